@@ -1,0 +1,94 @@
+import { isIP, SocketAddress } from "node:net";
+import type { FlowTuple } from "./dpi-event";
+
+// IP protocol numbers the model names; every other protocol is its number.
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  1: "icmp",
+  6: "tcp",
+  17: "udp",
+  58: "icmpv6",
+  132: "sctp",
+};
+const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  icmpv6: 58,
+  "ipv6-icmp": 58,
+  icmp6: 58,
+  sctp: 132,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+};
+
+/**
+ * The model's protocol name for what an engine wrote (`TCP`, `IPv6-ICMP`, `17`, `047`),
+ * or undefined when it names no IP protocol (Zeek's `unknown_transport`).
+ */
+export function normalizeProtocol(value: string | number): string | undefined {
+  const text = String(value).trim().toLowerCase();
+  const number = /^[0-9]{1,3}$/.test(text) ? Number(text) : PROTOCOL_NUMBERS[text];
+  if (number === undefined || number > 255) return undefined;
+  return PROTOCOL_NAMES[number] ?? String(number);
+}
+
+/** One spelling per address (IPv6 compressed, lower case) so blocks and caches match across engines. */
+export function canonicalIp(address: string): string {
+  const family = isIP(address);
+  if (family === 6) return new SocketAddress({ address, family: "ipv6" }).address;
+  return address;
+}
+
+export interface FlowInput {
+  readonly srcIp: string;
+  readonly dstIp: string;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  /** Already normalised with normalizeProtocol. */
+  readonly protocol: string;
+  readonly vlan?: readonly number[];
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly flowId?: string;
+  readonly communityId?: string;
+}
+
+/**
+ * The flow tuple: addresses canonical, ICMP carrying type/code instead of ports
+ * (engines that have no ICMP fields put them in the port slots), and ICMP over
+ * IPv6 named icmpv6 even where the engine calls it icmp (Zeek).
+ */
+export function flowTuple(input: FlowInput): FlowTuple {
+  const ipVersion = isIP(input.srcIp) === 6 ? 6 : 4;
+  const protocol = input.protocol === "icmp" && ipVersion === 6 ? "icmpv6" : input.protocol;
+  const isIcmp = protocol === "icmp" || protocol === "icmpv6";
+  return prune({
+    srcIp: canonicalIp(input.srcIp),
+    dstIp: canonicalIp(input.dstIp),
+    srcPort: isIcmp ? undefined : input.srcPort,
+    dstPort: isIcmp ? undefined : input.dstPort,
+    protocol,
+    ipVersion,
+    vlan: input.vlan && input.vlan.length > 0 ? [...input.vlan] : undefined,
+    icmpType: isIcmp ? (input.icmpType ?? input.srcPort) : undefined,
+    icmpCode: isIcmp ? (input.icmpCode ?? input.dstPort) : undefined,
+    flowId: input.flowId,
+    communityId: input.communityId,
+  });
+}
+
+/** Lower case without a trailing dot or `:port`; undefined for empty values and bare IP addresses, which name no service. */
+export function normalizeServerName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let name = value.trim().toLowerCase();
+  if (isIP(name) === 0) name = name.replace(/:[0-9]+$/, "");
+  name = name.replace(/\.$/, "");
+  if (name === "" || isIP(name) !== 0 || isIP(name.replace(/^\[|\]$/g, "")) !== 0) return undefined;
+  return name;
+}
+
+/** The object without its undefined fields, so events compare and serialise cleanly. */
+export function prune<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
