@@ -1,0 +1,50 @@
+import type { Application } from "../application";
+
+export const EMAIL: readonly Application[] = [
+  {
+    name: "smtp",
+    id: 37,
+    category: "email",
+    ndpi: ["SMTP", "SMTPS"],
+    suricata: ["smtp"],
+    zeek: ["smtp"],
+    aliases: ["smtps"],
+  },
+  {
+    name: "imap",
+    id: 38,
+    category: "email",
+    ndpi: ["IMAP", "IMAPS"],
+    suricata: ["imap"],
+    zeek: ["imap"],
+    aliases: ["imaps"],
+  },
+  {
+    name: "pop3",
+    id: 39,
+    category: "email",
+    ndpi: ["POP3", "POPS"],
+    suricata: ["pop3"],
+    zeek: ["pop3"],
+    aliases: ["pop3s", "pop"],
+  },
+  {
+    name: "gmail",
+    id: 40,
+    category: "email",
+    ndpi: ["GMail"],
+    suricata: [],
+    zeek: [],
+    domains: ["gmail.com", "googlemail.com", "mail.google.com"],
+  },
+  {
+    name: "outlook",
+    id: 41,
+    category: "email",
+    ndpi: ["Hotmail"],
+    suricata: [],
+    zeek: [],
+    aliases: ["hotmail", "outlook-com"],
+    domains: ["hotmail.com", "outlook.com", "outlook.live.com"],
+  },
+];

@@ -1,0 +1,58 @@
+import type { Application } from "../application";
+
+export const GAMING: readonly Application[] = [
+  {
+    name: "steam",
+    id: 70,
+    category: "gaming",
+    ndpi: ["Steam"],
+    suricata: [],
+    zeek: [],
+    domains: [
+      "steampowered.com",
+      "steamcommunity.com",
+      "steamcontent.com",
+      "steamstatic.com",
+      "steamserver.net",
+    ],
+  },
+  {
+    name: "xbox",
+    id: 71,
+    category: "gaming",
+    ndpi: ["Xbox"],
+    suricata: [],
+    zeek: [],
+    aliases: ["xbox-live"],
+    domains: ["xboxlive.com", "xbox.com"],
+  },
+  {
+    name: "playstation",
+    id: 72,
+    category: "gaming",
+    ndpi: ["Playstation"],
+    suricata: [],
+    zeek: [],
+    aliases: ["psn"],
+    domains: ["playstation.com", "playstation.net", "sonyentertainmentnetwork.com"],
+  },
+  {
+    name: "nintendo",
+    id: 73,
+    category: "gaming",
+    ndpi: ["Nintendo"],
+    suricata: [],
+    zeek: [],
+    domains: ["nintendo.com", "nintendo.net"],
+  },
+  {
+    name: "activision",
+    id: 74,
+    category: "gaming",
+    ndpi: ["Activision"],
+    suricata: [],
+    zeek: [],
+    aliases: ["call-of-duty"],
+    domains: ["activision.com", "callofduty.com"],
+  },
+];

@@ -1,0 +1,57 @@
+import type { Application } from "../application";
+
+export const REMOTE_ACCESS: readonly Application[] = [
+  { name: "ssh", id: 81, category: "remote-access", ndpi: ["SSH"], suricata: ["ssh"], zeek: ["ssh"] },
+  {
+    name: "rdp",
+    id: 82,
+    category: "remote-access",
+    ndpi: ["RDP"],
+    suricata: ["rdp"],
+    zeek: ["rdp", "rdpeudp"],
+    aliases: ["remote-desktop"],
+  },
+  {
+    name: "vnc",
+    id: 83,
+    category: "remote-access",
+    ndpi: ["VNC"],
+    suricata: ["rfb"],
+    zeek: ["rfb"],
+    aliases: ["rfb"],
+  },
+  {
+    name: "telnet",
+    id: 84,
+    category: "remote-access",
+    ndpi: ["Telnet"],
+    suricata: ["telnet"],
+    zeek: ["telnet"],
+  },
+  {
+    name: "teamviewer",
+    id: 85,
+    category: "remote-access",
+    ndpi: ["TeamViewer"],
+    suricata: [],
+    zeek: [],
+    domains: ["teamviewer.com"],
+  },
+  {
+    name: "anydesk",
+    id: 86,
+    category: "remote-access",
+    ndpi: ["AnyDesk"],
+    suricata: [],
+    zeek: [],
+    domains: ["anydesk.com"],
+  },
+  {
+    name: "citrix",
+    id: 87,
+    category: "remote-access",
+    ndpi: ["Citrix"],
+    suricata: [],
+    zeek: [],
+  },
+];
