@@ -1,1 +1,3 @@
 export * from "./apps";
+export * from "./schema";
+export * from "./compile";

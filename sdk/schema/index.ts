@@ -1,0 +1,13 @@
+export * from "./problem";
+export * from "./quantities";
+export { API_VERSION, metadata } from "./document";
+export { applicationList } from "./applications";
+export * from "./qos-policy";
+export * from "./routing-policy";
+export * from "./fast-path-policy";
+export * from "./firewall-policy";
+export * from "./dpi-sensor";
+export * from "./site";
+export * from "./documents";
+export * from "./yaml-source";
+export * from "./site-checks";
