@@ -16,9 +16,8 @@ export function applicationFromHost(sniOrHost: string): Application | undefined 
   return undefined;
 }
 
+/** The bare DNS name in an SNI, Host header or certificate name; empty for address literals, which name no service. */
 function normaliseHost(raw: string): string {
-  let host = raw.trim().toLowerCase();
-  if (host.startsWith("[")) return ""; // IPv6 literal, with or without a port
-  host = host.replace(/:\d+$/, "").replace(/\.$/, "").replace(/^\*\./, "");
-  return /^[\d.]+$/.test(host) || host.includes(":") ? "" : host;
+  const host = raw.trim().toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "").replace(/^\*\./, "");
+  return /^[\d.]+$/.test(host) || host.includes(":") || host.startsWith("[") ? "" : host;
 }
