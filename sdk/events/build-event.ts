@@ -30,7 +30,8 @@ function nonEmpty<T extends object>(value: T | undefined): T | undefined {
 export function engineApplication(
   engine: Engine,
   engineName: string,
+  serverName: string | undefined,
   details: { category?: string; confidence?: string } = {},
 ): EventApplication {
-  return prune({ catalog: catalogApplicationName(engine, engineName), engineName, ...details });
+  return prune({ catalog: catalogApplicationName(engine, engineName, serverName), engineName, ...details });
 }

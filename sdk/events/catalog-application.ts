@@ -1,20 +1,37 @@
-import { APPLICATIONS, applicationFromNdpi } from "@fos1/dpi/sdk/apps";
+import {
+  applicationFromHost,
+  applicationFromNdpi,
+  applicationFromSuricata,
+  applicationFromZeek,
+  type Application,
+} from "@fos1/dpi/sdk/apps";
 import type { Engine } from "./dpi-event";
 
 /**
- * The catalog name for what an engine calls an application, if the catalog
- * knows it. The one place events meet the catalog: nDPI labels (also what
- * nProbe exports) go through the catalog's nDPI resolver; Suricata app-layer
- * and Zeek service names are matched against each entry's engine names.
+ * The catalog name for what an engine calls a flow's application, if the
+ * catalog knows it: the one place events meet the catalog. A generic web
+ * protocol (`tls`, `HTTP`) gives way to the application the server name
+ * belongs to, so a Suricata `tls` event with SNI `www.youtube.com` is youtube.
  */
-export function catalogApplicationName(engine: Engine, engineName: string): string | undefined {
+export function catalogApplicationName(
+  engine: Engine,
+  engineName: string,
+  serverName: string | undefined,
+): string | undefined {
+  const fromEngine = engineApplication(engine, engineName);
+  if (fromEngine && fromEngine.category !== "web") return fromEngine.name;
+  const fromHost = serverName === undefined ? undefined : applicationFromHost(serverName);
+  return (fromHost ?? fromEngine)?.name;
+}
+
+function engineApplication(engine: Engine, engineName: string): Application | undefined {
   switch (engine) {
     case "ndpi":
     case "nprobe":
-      return applicationFromNdpi(engineName)?.name;
+      return applicationFromNdpi(engineName);
     case "suricata":
-      return APPLICATIONS.find((app) => app.suricata.includes(engineName.toLowerCase()))?.name;
+      return applicationFromSuricata(engineName);
     case "zeek":
-      return APPLICATIONS.find((app) => app.zeek.includes(engineName.toLowerCase()))?.name;
+      return applicationFromZeek(engineName);
   }
 }

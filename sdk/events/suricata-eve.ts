@@ -193,6 +193,7 @@ export function parseSuricataEve(line: string): ParseResult {
   const kind = KIND_BY_EVENT_TYPE[eve.event_type] ?? "protocol";
   const appName = applicationName(eve);
   const { risk, actionHint } = judgement(eve, kind, appName !== undefined);
+  const serverName = normalizeServerName(eve.tls?.sni ?? eve.http?.hostname ?? dns?.dns.query);
   const unmapped =
     dns && !dns.allAnswersMapped ? MAPPED_PATHS : [...MAPPED_PATHS, ["dns", "answers"], ["dns", "grouped"]];
 
@@ -215,11 +216,11 @@ export function parseSuricataEve(line: string): ParseResult {
         flowId: eve.flow_id === undefined ? undefined : numberText(line, "flow_id", eve.flow_id),
         communityId: eve.community_id,
       }),
-      application: appName === undefined ? undefined : engineApplication("suricata", appName),
+      application: appName === undefined ? undefined : engineApplication("suricata", appName, serverName),
       risk,
       signature: signature(eve),
       actionHint,
-      serverName: normalizeServerName(eve.tls?.sni ?? eve.http?.hostname ?? dns?.dns.query),
+      serverName,
       dns: dns?.dns,
       tls: eve.tls && {
         version: eve.tls.version,
