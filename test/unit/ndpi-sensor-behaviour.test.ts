@@ -53,7 +53,7 @@ function writePcap(path: string, linktype: number, records: readonly PcapRecord[
   header.writeUInt16LE(4, 6);
   header.writeUInt32LE(262144, 16);
   header.writeUInt32LE(linktype, 20);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const r of records) {
     const rec = Buffer.alloc(16);
     rec.writeUInt32LE(r.sec, 0);
