@@ -7,7 +7,7 @@ const shared = {
     "^@fos1/dpi$": "<rootDir>/index.ts",
     "^@fos1/dpi/(.*)$": "<rootDir>/$1",
   },
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json", isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
 };
 
 module.exports = {

@@ -30,8 +30,8 @@ export const tcClass = z.strictObject({
   classid: handle,
   parent: handle,
   name,
-  rateBps: z.number().int().min(8000),
-  ceilBps: z.number().int().min(8000),
+  rateBps: z.number().int().min(1000),
+  ceilBps: z.number().int().min(1000),
   /** HTB prio: lower is served first when borrowing. */
   prio: z.number().int().min(0).max(7),
   /** Bytes served per round; sized from the rate so HTB neither starves nor warns. */

@@ -23,8 +23,10 @@ const DSCP_BY_CLASS: Record<string, number> = {
 };
 const DSCP_BY_PRIORITY: Record<Priority, number> = { high: 34, medium: 18, low: 8 };
 
-/** A class with no `min` is still guaranteed this much, so HTB never starves it outright. */
+/** A class with no `min` (or 0%) is still guaranteed this much, so HTB never starves it outright. */
 const FLOOR_PERCENT = 1;
+/** Smallest rate HTB is given, in bits/s. */
+const FLOOR_BPS = 1000;
 
 /** One QoS class as the node sees it: identity, handle, DSCP, percentages. */
 export interface ResolvedClass {
@@ -45,7 +47,7 @@ export interface ResolvedClass {
 export function resolveClasses(spec: QosPolicySpec): ResolvedClass[] {
   const declared = spec.classes.filter((c) => c.name !== DEFAULT_CLASS);
   const explicitDefault = spec.classes.find((c) => c.name === DEFAULT_CLASS);
-  const floors = declared.map((c) => c.bandwidth?.min ?? FLOOR_PERCENT);
+  const floors = declared.map((c) => Math.max(c.bandwidth?.min ?? 0, FLOOR_PERCENT));
   const taken = floors.reduce((a, b) => a + b, 0);
   const defaultMin = explicitDefault?.bandwidth?.min ?? Math.max(FLOOR_PERCENT, 100 - taken);
 
@@ -104,7 +106,7 @@ export function compileTcDevices(
     .filter((u) => shaped.includes(u.name))
     .map((uplink) => {
       const bw = uplink.bandwidth;
-      const bps = (percent: number) => Math.max(8000, Math.floor((bw * percent) / 100));
+      const bps = (percent: number) => Math.max(FLOOR_BPS, Math.floor((bw * percent) / 100));
       const root: TcClass = {
         classid: handle(HTB_MAJOR, ROOT_MINOR),
         parent: handle(HTB_MAJOR),
@@ -127,6 +129,7 @@ export function compileTcDevices(
           quantum: quantumFor(rate),
         };
       });
+      trimToBandwidth(leaves, bw);
       return {
         device: node?.interfaces?.[uplink.name] ?? uplink.interface,
         uplink: uplink.name,
@@ -136,6 +139,18 @@ export function compileTcDevices(
         leafQdisc: "fq_codel" as const,
       };
     });
+}
+
+/**
+ * Rounding up to FLOOR_BPS on a slow uplink can push the guarantees past it;
+ * the class with the largest guarantee gives the excess back.
+ */
+function trimToBandwidth(leaves: TcClass[], bandwidthBps: number): void {
+  const excess = leaves.reduce((sum, c) => sum + c.rateBps, 0) - bandwidthBps;
+  if (excess <= 0) return;
+  const largest = leaves.reduce((a, b) => (b.rateBps > a.rateBps ? b : a));
+  largest.rateBps = Math.max(FLOOR_BPS, largest.rateBps - excess);
+  largest.quantum = quantumFor(largest.rateBps);
 }
 
 /** HTB's own rate/r2q rule with r2q 10, clamped to the range HTB accepts without warnings. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { documentSchema } from "./document";
+import { documentSchema, reportDuplicates } from "./document";
 import { bandwidth, cidr, interfaceName, name } from "./quantities";
 
 export const ENGINES = ["suricata", "zeek", "nprobe", "ndpi"] as const;
@@ -37,7 +37,10 @@ const ruleSource = z.strictObject({
  */
 export const dpiSensorSpec = z
   .strictObject({
-    engines: z.array(z.enum(ENGINES)).min(1, "must name at least one engine"),
+    engines: z
+      .array(z.enum(ENGINES))
+      .min(1, "must name at least one engine")
+      .superRefine((engines, ctx) => reportDuplicates(ctx, engines, (i) => [i], "engine")),
     /** Workloads to inspect. In a cluster a label selector; on plain hosts, prefixes. Default: everything. */
     selector: labelSelector.optional(),
     prefixes: z.array(cidr).optional(),

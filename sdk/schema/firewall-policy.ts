@@ -31,11 +31,9 @@ export const firewallPolicySpec = z
         /** What a block covers. @default "source" */
         scope: z.enum(BLOCK_SCOPES).default("source"),
         /** How long a block lasts. @default "15m" */
-        ttl: duration
-          .default(900_000)
-          .refine((ms) => ms <= MAX_BLOCK_TTL_MS, {
-            message: "must be at most 7d; longer blocks belong in a static rule",
-          }),
+        ttl: duration.default(900_000).refine((ms) => ms <= MAX_BLOCK_TTL_MS, {
+          message: "must be at most 7d; longer blocks belong in a static rule",
+        }),
       })
       .default({ riskThreshold: 80, scope: "source", ttl: 900_000 }),
     applicationControl: z.array(appControlRule).default([]),

@@ -44,7 +44,7 @@ const qosClass = z
 
 export const qosPolicySpec = z
   .strictObject({
-    classes: z.array(qosClass).min(1, "must declare at least one class"),
+    classes: z.array(qosClass).min(1, "must declare at least one class").max(64, "at most 64 classes"),
     /** Uplinks (site uplink names) whose egress is shaped. Default: every uplink of the site. */
     uplinks: z.array(name).min(1).optional(),
   })

@@ -8,6 +8,8 @@ export interface SourcedDocument {
   readonly file: string;
   /** 0-based position among the file's documents. */
   readonly index: number;
+  /** Line and column (1-based) of the value at a document path, or of its nearest existing ancestor. */
+  readonly locate: (path: string) => { line: number; column: number };
 }
 
 export interface LoadResult {
@@ -31,6 +33,10 @@ export function loadYamlDocuments(text: string, file: string): LoadResult {
       const pos = lineCounter.linePos(offset);
       return { file, line: pos.line, column: pos.col };
     };
+    const locate = (path: string) => {
+      const { line, column } = where(offsetOf(doc, path));
+      return { line, column };
+    };
     if (doc.errors.length > 0) {
       for (const error of doc.errors)
         problems.push({ path: "", message: `YAML: ${firstLine(error.message)}`, ...where(error.pos[0]) });
@@ -38,7 +44,7 @@ export function loadYamlDocuments(text: string, file: string): LoadResult {
     }
     if (doc.contents === null) return;
     const result = validateDocument(doc.toJS({ maxAliasCount: 100 }));
-    if (result.ok) documents.push({ document: result.value, file, index });
+    if (result.ok) documents.push({ document: result.value, file, index, locate });
     else
       for (const problem of result.problems)
         problems.push({ ...problem, ...where(offsetOf(doc, problem.path)) });
