@@ -90,7 +90,8 @@ describe("compiled NodePrograms match the reviewed golden files", () => {
 
   it("applies a node's own interface names", () => {
     const programs = compileExample("sites/branch.yaml", ["policies/design.yaml"]);
-    const routes = (node: string) => programs.find((p) => p.metadata.node === node && p.metadata.name.startsWith("routing"))!.spec.routes;
+    const routes = (node: string) =>
+      programs.find((p) => p.metadata.node === node && p.metadata.name.startsWith("routing"))!.spec.routes;
     expect(routes("router-1").map((r) => r.dev)).toEqual(["wan1", "wan2", "mpls0"]);
     expect(routes("router-2").map((r) => r.dev)).toEqual(["wan1", "wan2", "mpls1"]);
   });

@@ -35,8 +35,16 @@ describe("the DESIGN.md documents", () => {
   });
 
   it("validate every committed example", () => {
-    for (const file of ["policies/design.yaml", "policies/fast-path.yaml", "sites/branch.yaml", "sites/two-uplinks.yaml"]) {
-      const { documents, problems } = loadYamlDocuments(readFileSync(join(root, "examples", file), "utf8"), file);
+    for (const file of [
+      "policies/design.yaml",
+      "policies/fast-path.yaml",
+      "sites/branch.yaml",
+      "sites/two-uplinks.yaml",
+    ]) {
+      const { documents, problems } = loadYamlDocuments(
+        readFileSync(join(root, "examples", file), "utf8"),
+        file,
+      );
       expect(problems).toEqual([]);
       expect(documents.length).toBeGreaterThan(0);
     }
