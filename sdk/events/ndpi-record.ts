@@ -4,7 +4,7 @@ import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple"
 import { numberText, omitPaths, parseJsonObject } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { riskFromNdpiRisks } from "./risk";
-import { ipText, portNumber, unsigned } from "./wire-types";
+import { flowIdNumber, ipText, portNumber, unsigned } from "./wire-types";
 
 /**
  * One line of `fos1-ndpi-sensor` output: the contract between the sensor
@@ -16,7 +16,7 @@ export const ndpiRecordSchema = z.object({
   event: z.enum(["classified", "end"]),
   /** Unix seconds of the packet that triggered the line. */
   ts: z.number().nonnegative(),
-  flow_id: unsigned,
+  flow_id: flowIdNumber,
   ip_version: z.union([z.literal(4), z.literal(6)]),
   proto: z.string().regex(/^(TCP|UDP|ICMP|ICMPV6|[0-9]{1,3})$/),
   vlan: z.number().int().min(0).max(4095).optional(),

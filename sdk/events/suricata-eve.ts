@@ -6,7 +6,7 @@ import { numberText, omitPaths, parseJsonObject } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { ANOMALY_RISK, riskFromSuricataSeverity, SURICATA_DROP_RISK } from "./risk";
 import { isoToEpochMs } from "./timestamp";
-import { ipText, portNumber, unsigned } from "./wire-types";
+import { flowIdNumber, ipText, portNumber, unsigned } from "./wire-types";
 
 const hashObject = z.looseObject({ hash: z.string().optional() });
 
@@ -36,7 +36,7 @@ const eveDns = z.looseObject({
 const eveRecord = z.looseObject({
   timestamp: z.string(),
   event_type: z.string().min(1),
-  flow_id: unsigned.optional(),
+  flow_id: flowIdNumber.optional(),
   src_ip: ipText.optional(),
   dest_ip: ipText.optional(),
   src_port: portNumber.optional(),
