@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the fos1 eBPF programs and user space (agent, policy
+ * compiler, tests). Every map key/value, constant and map name lives here and
+ * nowhere else; sdk/abi mirrors it byte for byte and a test compares the two
+ * against the BTF clang emits.
+ *
+ * Layouts are explicit: every struct is naturally aligned with named padding,
+ * so C and TypeScript agree without compiler-specific rules. Addresses are 16
+ * bytes in network order; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so one
+ * map serves both families. Ports are in network byte order. Times are
+ * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns).
+ */
+#ifndef FOS1_H
+#define FOS1_H
+
+#include <linux/types.h>
+
+#define FOS1_ADDR_LEN 16
+
+/* Map names; maps are pinned by name under the agent's pin root. */
+#define FOS1_MAP_CONFIG "fos1_config"
+#define FOS1_MAP_QOS_CLASSES "fos1_qos_classes"
+#define FOS1_MAP_APP_POLICY "fos1_app_policy"
+#define FOS1_MAP_ROUTE_POLICY "fos1_route_policy"
+#define FOS1_MAP_SEGMENTS "fos1_segments"
+#define FOS1_MAP_INSPECT_SELECT "fos1_inspect_select"
+#define FOS1_MAP_CRITICAL "fos1_critical"
+#define FOS1_MAP_WATCH "fos1_watch"
+#define FOS1_MAP_FLOWS "fos1_flows"
+#define FOS1_MAP_BLOCK_SRC "fos1_block_src"
+#define FOS1_MAP_BLOCK_DST "fos1_block_dst"
+#define FOS1_MAP_BLOCK_FLOW "fos1_block_flow"
+#define FOS1_MAP_APP_DEST "fos1_app_dest"
+#define FOS1_MAP_STATS "fos1_stats"
+
+/* Capacities (max_entries). */
+#define FOS1_FLOWS_MAX 131072
+#define FOS1_BLOCKS_MAX 65536
+#define FOS1_APP_DEST_MAX 65536
+#define FOS1_POLICY_MAX 16384
+#define FOS1_PREFIXES_MAX 16384
+
+/* fos1_config.flags */
+#define FOS1_CFG_OFFLOAD_ENABLED (1U << 0) /* agent alive: offloaded flows may use the fast path */
+#define FOS1_CFG_INSPECT_ALL (1U << 1)     /* no selector: every flow is mirrored */
+
+struct fos1_config {
+	__u32 flags;
+	__u32 sample_one_in;          /* offloaded flows still mirror 1 packet in N; 0 = none */
+	__u64 reinspect_after_ns;     /* offloaded flows return to INSPECT after this; 0 = never */
+	__u32 mirror_ifindex;         /* sensor mirror interface; 0 = no mirroring */
+	__u32 fwmark_mask;            /* bits of skb->mark the route mark owns; 0 = mark untouched */
+	__u32 class_mark_mask;        /* bits of skb->mark carrying class_id past NAT; 0 = unused */
+	__u32 class_mark_shift;       /* class_id << shift, masked by class_mark_mask */
+	__u64 offload_lease_until_ns; /* agent heartbeat: fast path only while now < lease; 0 = no lease */
+};
+
+struct fos1_qos_class {
+	__u32 skb_priority; /* HTB class handle, e.g. 0x10011 for 1:11 */
+	__u8 dscp;          /* 6-bit DSCP written on egress; ECN bits are kept */
+	__u8 pad[3];
+};
+
+/* fos1_app_policy.flags */
+#define FOS1_APP_OFFLOAD_ALLOWED (1U << 0)
+#define FOS1_APP_NEVER_OFFLOAD (1U << 1) /* sensitive, TLS inspection: wins over OFFLOAD_ALLOWED */
+
+struct fos1_app_policy {
+	__u32 class_id;
+	__u32 flags;
+};
+
+/* segment_id 0 = any segment, app_id 0 = any application. */
+struct fos1_route_key {
+	__u32 segment_id;
+	__u32 app_id;
+};
+
+struct fos1_route_target {
+	__u32 mark;
+};
+
+/* IPv4 prefix /n is stored as /(96+n) of its IPv4-mapped address. */
+struct fos1_lpm_key {
+	__u32 prefixlen;
+	__u8 addr[FOS1_ADDR_LEN];
+};
+
+struct fos1_addr {
+	__u8 addr[FOS1_ADDR_LEN];
+};
+
+/*
+ * Normalised flow key: endpoint a is the lower of the two (address, port)
+ * pairs, comparing the address as a big-endian 128-bit number, then the port
+ * as a number, so both directions of a flow find the same entry. ICMP echo
+ * uses the identifier as both ports; other ICMP and unknown protocols use 0.
+ */
+struct fos1_flow_key {
+	__u8 addr_a[FOS1_ADDR_LEN];
+	__u8 addr_b[FOS1_ADDR_LEN];
+	__be16 port_a;
+	__be16 port_b;
+	__u16 vlan_id; /* 802.1Q VID (12 bits), 0 = untagged */
+	__u8 proto;    /* IPPROTO_* of the transport header */
+	__u8 pad;
+};
+
+enum fos1_flow_state {
+	FOS1_FLOW_INSPECT = 0,   /* default for every new flow: slow path, mirrored if selected */
+	FOS1_FLOW_OFFLOADED = 1, /* cleared by inspection: fast path, sampled */
+	FOS1_FLOW_BLOCKED = 2,   /* dropped */
+};
+
+/* fos1_flow.flags */
+#define FOS1_FLOW_F_ORIG_A (1U << 0)      /* the first packet came from endpoint a */
+#define FOS1_FLOW_F_SELECTED (1U << 1)    /* a selected workload: mirrored to the sensors */
+#define FOS1_FLOW_F_CRITICAL (1U << 2)    /* an endpoint is in a critical zone */
+#define FOS1_FLOW_F_WATCHED (1U << 3)     /* an endpoint is watch-listed */
+#define FOS1_FLOW_F_UNKNOWN_L4 (1U << 4)  /* not TCP/UDP/ICMP: ports unknown */
+#define FOS1_FLOW_F_ANOMALY (1U << 5)     /* set by the agent: back to INSPECT, never fast path */
+#define FOS1_FLOW_F_NEVER_OFFLOAD \
+	(FOS1_FLOW_F_CRITICAL | FOS1_FLOW_F_WATCHED | FOS1_FLOW_F_UNKNOWN_L4 | FOS1_FLOW_F_ANOMALY)
+
+enum fos1_dir {
+	FOS1_DIR_ORIG = 0,  /* same direction as the flow's first packet */
+	FOS1_DIR_REPLY = 1,
+};
+
+struct fos1_flow {
+	__u32 state;      /* enum fos1_flow_state */
+	__u32 flags;      /* FOS1_FLOW_F_* */
+	__u32 app_id;     /* set by the agent once inspection names the application */
+	__u32 class_id;   /* QoS class; 0 = the class of app_id's policy */
+	__u32 mark;       /* route mark, decided at the first packet, never changed */
+	__u32 segment_id; /* source segment at the first packet */
+	__u32 sample_count;
+	__u8 dscp;        /* DSCP the classifier applied last */
+	__u8 pad[3];
+	__u64 packets[2]; /* indexed by enum fos1_dir */
+	__u64 bytes[2];
+	__u64 first_seen_ns;
+	__u64 last_seen_ns;
+	__u64 offload_deadline_ns; /* re-inspection time; 0 = set at the first fast-path packet */
+};
+
+struct fos1_block {
+	__u64 expires_ns; /* 0 = never */
+	__u32 reason;     /* agent-defined reason code, for reports */
+	__u32 pad;
+};
+
+struct fos1_app_dest {
+	__u32 app_id;
+	__u32 pad;
+	__u64 expires_ns; /* 0 = never */
+};
+
+enum fos1_stat {
+	FOS1_STAT_PACKETS = 0,
+	FOS1_STAT_NOT_IP,
+	FOS1_STAT_MALFORMED,
+	FOS1_STAT_FRAGMENTS,
+	FOS1_STAT_NEW_FLOWS,
+	FOS1_STAT_FLOW_INSERT_FAILED,
+	FOS1_STAT_BLOCKED,
+	FOS1_STAT_MIRRORED,
+	FOS1_STAT_MIRROR_FAILED,
+	FOS1_STAT_SAMPLED,
+	FOS1_STAT_FASTPATH,
+	FOS1_STAT_FASTPATH_FALLBACK, /* offloaded, but FIB/TTL/VLAN/TCP FIN sent it the slow way */
+	FOS1_STAT_OFFLOAD_REVOKED,   /* switch off, lease over, policy or flow forbids */
+	FOS1_STAT_REINSPECT_DEADLINE,
+	FOS1_STAT_CLASSIFIED,
+	FOS1_STAT_DSCP_REWRITTEN,
+	FOS1_STAT__MAX,
+};
+
+#endif /* FOS1_H */

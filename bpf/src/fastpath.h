@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The fast path for offloaded flows: what an nftables flowtable does in the
+ * kernel (this kernel has none): FIB lookup honouring the flow's route mark,
+ * TTL/hop-limit decrement, MAC rewrite, redirect to the egress device. Any
+ * case it does not handle returns -1 and the packet takes the slow path.
+ */
+#ifndef FOS1_FASTPATH_H
+#define FOS1_FASTPATH_H
+
+#include "parse.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+/* Linux 6.10 uapi; Debian's 6.1 headers predate it. The mark overlays smac[0..3]. */
+#ifndef BPF_FIB_LOOKUP_MARK
+#define BPF_FIB_LOOKUP_MARK (1U << 5)
+#endif
+
+static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct pkt *p, __u32 mark)
+{
+	struct bpf_fib_lookup fib = {};
+	void *data, *data_end;
+	struct ethhdr *eth;
+	__u32 flags = 0;
+
+	/* A VLAN egress device is not known here; tagged traffic keeps the slow path. */
+	if (p->vlan_tagged)
+		return -1;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	fib.ifindex = skb->ifindex;
+	fib.l4_protocol = p->proto;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	if (!p->is_v6) {
+		struct iphdr *iph = data + sizeof(struct ethhdr);
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		if (iph->ttl <= 1)
+			return -1;
+		fib.family = AF_INET;
+		fib.tos = iph->tos;
+		fib.ipv4_src = iph->saddr;
+		fib.ipv4_dst = iph->daddr;
+	} else {
+		struct ipv6hdr *ip6h = data + sizeof(struct ethhdr);
+
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		if (ip6h->hop_limit <= 1)
+			return -1;
+		fib.family = AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
+		__builtin_memcpy(fib.ipv6_src, &ip6h->saddr, FOS1_ADDR_LEN);
+		__builtin_memcpy(fib.ipv6_dst, &ip6h->daddr, FOS1_ADDR_LEN);
+	}
+	/* The fast path must take the same route ip rules give the marked slow path. */
+	if (mark) {
+		flags |= BPF_FIB_LOOKUP_MARK;
+		__builtin_memcpy(fib.smac, &mark, sizeof(mark));
+	}
+	/* tot_len stays 0: the kernel then checks the skb (GSO included) against the egress MTU. */
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), flags) != BPF_FIB_LKUP_RET_SUCCESS)
+		return -1;
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	if (!p->is_v6) {
+		struct iphdr *iph = (void *)(eth + 1);
+		__u32 check;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		/* RFC 1624 incremental update for a TTL decrement, as ip_decrease_ttl(). */
+		check = iph->check;
+		check += bpf_htons(0x0100);
+		iph->check = (__sum16)(check + (check >= 0xffff));
+		iph->ttl--;
+	} else {
+		struct ipv6hdr *ip6h = (void *)(eth + 1);
+
+		if ((void *)(ip6h + 1) > data_end)
+			return -1;
+		ip6h->hop_limit--;
+	}
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+#endif /* FOS1_FASTPATH_H */

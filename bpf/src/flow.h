@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Flow keys, block checks and policy lookups shared by every program. */
+#ifndef FOS1_FLOW_H
+#define FOS1_FLOW_H
+
+#include "maps.h"
+#include "parse.h"
+
+/* Big-endian comparison of two 16-byte addresses: <0, 0, >0. */
+static __always_inline int addr_cmp(const struct fos1_addr *a, const struct fos1_addr *b)
+{
+	const __u32 *x = (const __u32 *)a->addr;
+	const __u32 *y = (const __u32 *)b->addr;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u32 u = bpf_ntohl(x[i]), v = bpf_ntohl(y[i]);
+
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	return 0;
+}
+
+/*
+ * Both directions of a flow must find the same entry, so the key orders the
+ * endpoints. Returns true when the packet's source is endpoint a.
+ */
+static __always_inline bool flow_key_from_pkt(const struct pkt *p, struct fos1_flow_key *k)
+{
+	int c = addr_cmp(&p->src, &p->dst);
+	bool src_is_a = c < 0 || (c == 0 && bpf_ntohs(p->sport) <= bpf_ntohs(p->dport));
+
+	if (src_is_a) {
+		__builtin_memcpy(k->addr_a, p->src.addr, FOS1_ADDR_LEN);
+		__builtin_memcpy(k->addr_b, p->dst.addr, FOS1_ADDR_LEN);
+		k->port_a = p->sport;
+		k->port_b = p->dport;
+	} else {
+		__builtin_memcpy(k->addr_a, p->dst.addr, FOS1_ADDR_LEN);
+		__builtin_memcpy(k->addr_b, p->src.addr, FOS1_ADDR_LEN);
+		k->port_a = p->dport;
+		k->port_b = p->sport;
+	}
+	k->vlan_id = p->vlan_id;
+	k->proto = p->proto;
+	k->pad = 0;
+	return src_is_a;
+}
+
+static __always_inline struct fos1_config *config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fos1_config, &zero);
+}
+
+/* An expired block is ignored but left for the agent to prune: deleting it here could race a renewal. */
+static __always_inline bool block_active(const struct fos1_block *b, __u64 now)
+{
+	return b && (b->expires_ns == 0 || now < b->expires_ns);
+}
+
+static __always_inline bool addr_blocked(const struct pkt *p, __u64 now)
+{
+	return block_active(bpf_map_lookup_elem(&fos1_block_src, &p->src), now) ||
+	       block_active(bpf_map_lookup_elem(&fos1_block_dst, &p->dst), now);
+}
+
+static __always_inline __u32 *lpm_lookup(void *map, const struct fos1_addr *a)
+{
+	struct fos1_lpm_key k = { .prefixlen = 128 };
+
+	__builtin_memcpy(k.addr, a->addr, FOS1_ADDR_LEN);
+	return bpf_map_lookup_elem(map, &k);
+}
+
+static __always_inline bool either_in(void *map, const struct pkt *p)
+{
+	__u32 *v = lpm_lookup(map, &p->src);
+
+	if (v && *v)
+		return true;
+	v = lpm_lookup(map, &p->dst);
+	return v && *v;
+}
+
+static __always_inline bool inspection_selected(const struct fos1_config *cfg, const struct pkt *p)
+{
+	return (cfg->flags & FOS1_CFG_INSPECT_ALL) || either_in(&fos1_inspect_select, p);
+}
+
+/* The effective class: the flow's own, else its application's. */
+static __always_inline __u32 flow_class_id(const struct fos1_flow *f)
+{
+	struct fos1_app_policy *ap;
+
+	if (f->class_id)
+		return f->class_id;
+	if (!f->app_id)
+		return 0;
+	ap = bpf_map_lookup_elem(&fos1_app_policy, &f->app_id);
+	return ap ? ap->class_id : 0;
+}
+
+#endif /* FOS1_FLOW_H */

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Egress classifier for uplinks (and LAN interfaces for downstream QoS): flow
+ * -> QoS class -> skb->priority (the HTB class handle) and DSCP. Behind NAT the
+ * flow key no longer matches, so the class also travels in skb->mark bits that
+ * the LAN ingress program set.
+ */
+#include <linux/pkt_cls.h>
+#include "flow.h"
+#include "dscp.h"
+
+SEC("tc")
+int fos1_egress_classify(struct __sk_buff *skb)
+{
+	struct fos1_flow_key key;
+	struct fos1_qos_class *qc;
+	struct fos1_flow *f = NULL;
+	struct fos1_config *cfg;
+	struct pkt p = {};
+	__u32 class_id = 0;
+	int ret;
+
+	ret = parse_packet(skb, &p);
+	if (ret == PARSE_NOT_IP || ret == PARSE_MALFORMED)
+		return TC_ACT_OK;
+	cfg = config_get();
+	if (!cfg)
+		return TC_ACT_OK;
+	if (ret == PARSE_OK) {
+		flow_key_from_pkt(&p, &key);
+		f = bpf_map_lookup_elem(&fos1_flows, &key);
+		if (f)
+			class_id = flow_class_id(f);
+	}
+	if (!class_id && cfg->class_mark_mask)
+		class_id = (skb->mark & cfg->class_mark_mask) >> cfg->class_mark_shift;
+	if (!class_id)
+		return TC_ACT_OK;
+	qc = bpf_map_lookup_elem(&fos1_qos_classes, &class_id);
+	if (!qc)
+		return TC_ACT_OK;
+
+	skb->priority = qc->skb_priority;
+	stat_inc(FOS1_STAT_CLASSIFIED);
+	if (dscp_set(skb, &p, qc->dscp))
+		stat_inc(FOS1_STAT_DSCP_REWRITTEN);
+	/* Written only on change: a store per packet would bounce the cache line between CPUs. */
+	if (f && f->dscp != qc->dscp)
+		f->dscp = qc->dscp;
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
