@@ -19,14 +19,17 @@ static const char *const objects[] = { FOS1_OBJ_INGRESS_LAN, FOS1_OBJ_INGRESS_UP
 
 int main(int argc, char **argv)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX / 2], path[PATH_MAX];
 	size_t i;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s BUILD_DIR PIN_ROOT\n", argv[0]);
 		return 2;
 	}
-	snprintf(dir, sizeof(dir), "%s/progs", argv[2]);
+	if (snprintf(dir, sizeof(dir), "%s/progs", argv[2]) >= (int)sizeof(dir)) {
+		fprintf(stderr, "fos1-load: pin root too long\n");
+		return 2;
+	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "fos1-load: %s: %s\n", dir, strerror(errno));
 		return 1;
