@@ -1,3 +1,4 @@
 export * from "./apps";
 export * from "./schema";
 export * from "./compile";
+export * from "./agent-api";
