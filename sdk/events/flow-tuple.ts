@@ -55,9 +55,8 @@ export interface FlowInput {
 }
 
 /**
- * The flow tuple: addresses canonical, ICMP carrying type/code instead of ports
- * (engines that have no ICMP fields put them in the port slots), and ICMP over
- * IPv6 named icmpv6 even where the engine calls it icmp (Zeek).
+ * The flow tuple: addresses canonical, ICMP carrying type/code and no ports,
+ * and ICMP over IPv6 named icmpv6 even where the engine calls it icmp (Zeek).
  */
 export function flowTuple(input: FlowInput): FlowTuple {
   const ipVersion = isIP(input.srcIp) === 6 ? 6 : 4;
@@ -71,8 +70,8 @@ export function flowTuple(input: FlowInput): FlowTuple {
     protocol,
     ipVersion,
     vlan: input.vlan && input.vlan.length > 0 ? [...input.vlan] : undefined,
-    icmpType: isIcmp ? (input.icmpType ?? input.srcPort) : undefined,
-    icmpCode: isIcmp ? (input.icmpCode ?? input.dstPort) : undefined,
+    icmpType: isIcmp ? input.icmpType : undefined,
+    icmpCode: isIcmp ? input.icmpCode : undefined,
     flowId: input.flowId,
     communityId: input.communityId,
   });

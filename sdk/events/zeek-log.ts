@@ -191,6 +191,9 @@ export function parseZeekLog(line: string, logType?: string): ParseResult {
         srcPort: zeek["id.orig_p"],
         dstPort: zeek["id.resp_p"],
         protocol,
+        // Zeek logs an ICMP conn's type and code in the port slots.
+        icmpType: zeek["id.orig_p"],
+        icmpCode: zeek["id.resp_p"],
         vlan: [zeek.vlan, zeek.inner_vlan].filter((v): v is number => v !== undefined),
         flowId: zeek.uid,
         communityId: zeek.community_id,
