@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #include "sensor.h"
 
 #define LIVE_SNAPLEN 65535
-#define LIVE_TIMEOUT_MS 200 /* how often idle flows are checked when no packet arrives */
+#define LIVE_TIMEOUT_MS 100
+#define LIVE_POLL_MS 200 /* how often idle flows are checked when no packet arrives */
 #define LIVE_BUFFER_BYTES (32 * 1024 * 1024)
 
 struct options {
@@ -207,6 +209,8 @@ static pcap_t *open_live(const char *iface)
 	}
 	if (rc > 0)
 		fprintf(stderr, SENSOR_NAME ": %s: warning: %s\n", iface, pcap_statustostr(rc));
+	if (pcap_setnonblock(p, 1, errbuf) != 0)
+		die(iface, errbuf);
 	return p;
 }
 
@@ -283,6 +287,12 @@ static double wall_clock(void)
 
 static int run_live(struct sensor *s)
 {
+	struct pollfd pfd = {.fd = pcap_get_selectable_fd(s->pcap), .events = POLLIN};
+
+	if (pfd.fd < 0) {
+		fprintf(stderr, SENSOR_NAME ": capture handle cannot be polled\n");
+		return -1;
+	}
 	while (!stop_requested && !s->tracker.output_failed) {
 		int n = pcap_dispatch(s->pcap, -1, on_packet, (u_char *)s);
 
@@ -290,10 +300,14 @@ static int run_live(struct sensor *s)
 			fprintf(stderr, SENSOR_NAME ": capture failed: %s\n", pcap_geterr(s->pcap));
 			return -1;
 		}
-		/* With no traffic, idle flows must still end on time. */
+		/* Non-blocking handle: wait here, bounded, so idle flows end on time without traffic. */
+		if (n == 0 && poll(&pfd, 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
+			fprintf(stderr, SENSOR_NAME ": waiting for packets failed: %s\n", strerror(errno));
+			return -1;
+		}
 		tracker_expire(&s->tracker, wall_clock());
 	}
-	s->tracker.now = s->tracker.now > wall_clock() ? s->tracker.now : wall_clock();
+	tracker_expire(&s->tracker, wall_clock());
 	return 0;
 }
 
@@ -352,6 +366,9 @@ int main(int argc, char **argv)
 
 	signalled_pcap = s.pcap;
 	install_signals();
+	if (o.iface != NULL)
+		fprintf(stderr, SENSOR_NAME ": capturing on %s (link type %s)\n", o.iface,
+			pcap_datalink_val_to_name(s.linktype));
 	rc = o.iface != NULL ? run_live(&s) : run_offline(&s);
 	tracker_drain(&s.tracker);
 
