@@ -139,7 +139,8 @@ export function parseNprobeJson(line: string): ParseResult {
   const serverName = normalizeServerName(
     flow.TLS_SERVER_NAME ?? flow.SSL_SERVER_NAME ?? flow.HTTP_HOST ?? flow.FLOW_SERVER_NAME,
   );
-  const engineName = flow.L7_PROTO_NAME ?? (flow.L7_PROTO === undefined ? undefined : String(flow.L7_PROTO));
+  // nProbe writes an empty name when nDPI has none for the id.
+  const engineName = flow.L7_PROTO_NAME || (flow.L7_PROTO === undefined ? undefined : String(flow.L7_PROTO));
   const riskFactors = riskNames(flow);
   const risk =
     riskFactors.length > 0 ? riskFromNdpiRisks(riskFactors) : riskFromNdpiScore(flow.L7_RISK_SCORE ?? 0);
