@@ -239,6 +239,40 @@ describe("flow lifetime", () => {
     }
   });
 
+  describe("after a TCP close (http_auth.pcap: SYN ... FIN both ways, final ACK)", () => {
+    const connection = readPcap(pcap("http_auth.pcap"));
+    const last = connection[connection.length - 1];
+    const later = (r: PcapRecord, seconds: number): PcapRecord => {
+      const usec = r.usec + Math.round(seconds * 1e6);
+      return { ...r, sec: r.sec + Math.floor(usec / 1e6), usec: usec % 1e6 };
+    };
+    const endsOf = (records: readonly PcapRecord[], name: string): SensorLine[] =>
+      sensorLines(["-r", writePcap(join(work, name), LINKTYPE_ETHERNET, records)]).filter(
+        (line) => line.event === "end",
+      );
+    const packets = (line: SensorLine): number => line.c2s_packets + line.s2c_packets;
+    const shift = last.sec - connection[0].sec + 1;
+
+    it("a late packet within the linger still belongs to the closed flow", () => {
+      const ends = endsOf([...connection, later(last, 0.5)], "late-ack.pcap");
+      expect(ends.map(packets)).toEqual([34]);
+    });
+
+    it("a packet after the linger opens a new flow", () => {
+      const ends = endsOf([...connection, later(last, 3)], "after-linger.pcap");
+      expect(ends.map(packets)).toEqual([33, 1]);
+      expect(ends[0].ts).toBeCloseTo(last.sec + last.usec / 1e6 + 3, 3);
+    });
+
+    it("a new SYN on the same 5-tuple during the linger is a new connection", () => {
+      const reopened = connection.map((r) => later(r, shift));
+      const ends = endsOf([...connection, ...reopened], "reopen.pcap");
+      expect(ends.map(packets)).toEqual([33, 33]);
+      expect(ends.map((line) => line.app)).toEqual(["HTTP", "HTTP"]);
+      expect(ends[1].first_seen).toBeCloseTo(reopened[0].sec + reopened[0].usec / 1e6, 3);
+    });
+  });
+
   it("never holds more flows than --max-flows: the least recently seen is ended first", () => {
     const run = runSensor(["-r", pcap("netflix.pcap"), "--max-flows", "4", ...NO_IDLE_EXPIRY]);
     expect(run.status).toBe(0);
