@@ -5,7 +5,7 @@ import {
   applicationFromZeek,
   type Application,
 } from "@fos1/dpi/sdk/apps";
-import type { Engine } from "./dpi-event";
+import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
 
 /**
  * The catalog name for what an engine calls a flow's application, if the

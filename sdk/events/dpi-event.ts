@@ -1,3 +1,4 @@
+import { ENGINES } from "@fos1/dpi/sdk/schema/dpi-sensor";
 import { z } from "zod";
 import { ipText, portNumber, unsigned } from "./wire-types";
 
@@ -8,9 +9,8 @@ import { ipText, portNumber, unsigned } from "./wire-types";
  * does not map are kept verbatim in `extra`, so nothing an engine said is lost.
  */
 
-export const ENGINES = ["suricata", "zeek", "ndpi", "nprobe"] as const;
+/** The engine that wrote the line: the same set a DpiSensor deploys. */
 export const engineSchema = z.enum(ENGINES);
-export type Engine = z.infer<typeof engineSchema>;
 
 /**
  * What the event reports. `classification`: the engine named the flow's

@@ -229,6 +229,24 @@ describe("parseSuricataEve on constructed lines", () => {
     expect(event(parseSuricataEve(text)).flow.flowId).toBe("18446744073709551615");
   });
 
+  it("names the catalog application from the SNI when Suricata only says tls", () => {
+    const tls = event(
+      parseSuricataEve(
+        line({
+          event_type: "tls",
+          alert: undefined,
+          app_proto: "tls",
+          tls: { sni: "www.youtube.com", version: "TLS 1.3" },
+        }),
+      ),
+    );
+    expect(tls.application).toEqual({ engineName: "tls", catalog: "youtube" });
+    const plain = event(
+      parseSuricataEve(line({ event_type: "tls", alert: undefined, tls: { sni: "unknown.example" } })),
+    );
+    expect(plain.application).toEqual({ engineName: "tls", catalog: "https" });
+  });
+
   it("hints block for an alert the IPS dropped", () => {
     expect(event(parseSuricataEve(line({ alert: { ...base.alert, action: "blocked" } }))).actionHint).toBe(
       "block",
