@@ -9,6 +9,9 @@
 
 #include "sensor.h"
 
+_Static_assert(sizeof(((struct ndpi_flow_struct *)0)->host_server_name) == HOST_NAME_LEN,
+	       "HOST_NAME_LEN must match nDPI's host_server_name");
+
 struct ndpi_detection_module_struct *classify_init(void)
 {
 	struct ndpi_detection_module_struct *ndpi = ndpi_init_detection_module(ndpi_no_prefs);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -65,10 +66,14 @@ static void usage(FILE *to)
 		DEFAULT_CLOSE_LINGER);
 }
 
-static void die_usage(const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, SENSOR_NAME ": ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(see " SENSOR_NAME " --help)\n");
 	exit(2);
 }
@@ -93,7 +98,7 @@ static size_t parse_max_flows(const char *text)
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < 1 || v > MAX_MAX_FLOWS)
-		die_usage("%s: expected an integer from 1 to 16777216, got '%s'", "--max-flows", text);
+		die_usage("--max-flows: expected an integer from 1 to %u, got '%s'", MAX_MAX_FLOWS, text);
 	return (size_t)v;
 }
 
@@ -164,16 +169,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case ':':
-			die_usage("%s%s: missing value", argv[optind - 1], "");
-			break;
+			die_usage("%s: missing value", argv[optind - 1]);
 		default:
-			die_usage("%s%s: unknown option", argv[optind - 1], "");
+			die_usage("%s: unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		die_usage("%s%s: unexpected argument", argv[optind], "");
+		die_usage("%s: unexpected argument", argv[optind]);
 	if ((o->pcap_file == NULL) == (o->iface == NULL))
-		die_usage("%s%s", "give exactly one of -r PCAP or -i IFACE", "");
+		die_usage("give exactly one of -r PCAP or -i IFACE");
 	if (all_idle > 0)
 		o->timeouts[FLOW_LIST_TCP] = o->timeouts[FLOW_LIST_UDP] = o->timeouts[FLOW_LIST_OTHER] = all_idle;
 }
@@ -373,7 +377,7 @@ int main(int argc, char **argv)
 	tracker_drain(&s.tracker);
 
 	if (s.tracker.output_failed) {
-		fprintf(stderr, SENSOR_NAME ": writing to stdout failed: %s\n", strerror(errno));
+		fprintf(stderr, SENSOR_NAME ": writing to stdout failed: %s\n", strerror(s.tracker.output_errno));
 		rc = -1;
 	}
 	report_stats(&s, o.iface != NULL);

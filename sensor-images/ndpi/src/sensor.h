@@ -169,6 +169,7 @@ struct tracker {
 	double now;      /* latest time seen: packet time, or wall clock when live */
 	uint64_t now_ms; /* the same in ms for nDPI */
 	int output_failed;
+	int output_errno;
 	struct tracker_stats stats;
 };
 

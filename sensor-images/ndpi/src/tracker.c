@@ -4,6 +4,7 @@
  * close state, feeds nDPI until detection completes ("classified" line), and
  * the flow ends on close, idle timeout, eviction or end of capture ("end").
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,10 @@ static void emit(struct tracker *tr, enum flow_event event, const struct flow *f
 {
 	if (tr->output_failed)
 		return;
-	if (emit_flow_event(tr->out, tr->ndpi, event, f, ts) != 0)
+	if (emit_flow_event(tr->out, tr->ndpi, event, f, ts) != 0) {
 		tr->output_failed = 1;
+		tr->output_errno = errno;
+	}
 }
 
 static void finish_flow(struct tracker *tr, struct flow *f, double ts)
