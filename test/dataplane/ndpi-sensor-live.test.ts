@@ -71,6 +71,8 @@ function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise
   });
 }
 
+const openSensors: LiveSensor[] = [];
+
 async function startSensor(): Promise<LiveSensor> {
   const child = spawn(
     "ip",
@@ -83,6 +85,8 @@ async function startSensor(): Promise<LiveSensor> {
   createInterface({ input: child.stderr }).on("line", (line) => stderr.push(line));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const sensor = { child, lines, stderr, exited };
+  // Registered before waiting, so a sensor that never comes up is still stopped.
+  openSensors.push(sensor);
   await waitFor("the sensor to start capturing", () => stderr.some((l) => l.includes("capturing on")), 10000);
   return sensor;
 }
@@ -99,8 +103,6 @@ const REPLAY_PPS = "4000";
 function replay(pcap: string): void {
   inNetns("tcpreplay", `--intf1=${REPLAY_IF}`, `--pps=${REPLAY_PPS}`, join(NDPI_PCAP_DIR, pcap));
 }
-
-const openSensors: LiveSensor[] = [];
 
 beforeAll(() => {
   buildSensor();
@@ -121,7 +123,6 @@ describe("fos1-ndpi-sensor on a live mirror interface", () => {
     "%s replayed on the wire: every flow named as ndpiReader names the capture, streamed as it happens",
     async (pcap) => {
       const sensor = await startSensor();
-      openSensors.push(sensor);
       const expected = readReaderFlows(pcap);
 
       replay(pcap);
