@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 import { compile, compileUsage } from "./commands/compile";
+import { simulate, simulateUsage } from "./commands/simulate";
 import { validate, validateUsage } from "./commands/validate";
 import { EXIT, UsageError, type Io } from "./io";
 
-const usage = ["usage:", `  ${validateUsage}`, `  ${compileUsage}`].join("\n");
+const usage = ["usage:", `  ${validateUsage}`, `  ${compileUsage}`, `  ${simulateUsage}`].join("\n");
 
 /** Runs one `fos1-dpi` command line; returns the exit status. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -25,6 +26,26 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
           options: { json: { type: "boolean" }, site: { type: "string" }, node: { type: "string" } },
         });
         return compile(io, positionals, { site: values.site, node: values.node, json: values.json ?? false });
+      }
+      case "simulate": {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          options: {
+            json: { type: "boolean" },
+            site: { type: "string" },
+            node: { type: "string" },
+            pcap: { type: "string", multiple: true },
+            against: { type: "string", multiple: true },
+          },
+        });
+        return await simulate(io, positionals, {
+          site: values.site,
+          node: values.node,
+          pcaps: values.pcap ?? [],
+          against: values.against ?? [],
+          json: values.json ?? false,
+        });
       }
       case undefined:
       case "help":

@@ -111,6 +111,18 @@ export const runtimeTables = z.strictObject({
         .optional(),
     })
     .optional(),
+  qos: z
+    .strictObject({
+      /** The classes by id, for reports and metrics: the kernel maps only carry ids. */
+      classes: z.array(z.strictObject({ classId: z.number().int().min(1), name })),
+    })
+    .optional(),
+  routing: z
+    .strictObject({
+      /** The uplinks this program routes to: which mark selects which table and device. */
+      uplinks: z.array(z.strictObject({ name, mark: z.number().int().min(1), table: z.number().int().min(1), device: interfaceName })),
+    })
+    .optional(),
   sensor: z
     .strictObject({
       engines: z.array(z.enum(["suricata", "zeek", "nprobe", "ndpi"])),

@@ -57,6 +57,7 @@ export function compileProgram(doc: PolicyDocument, site: Site, nodeName: string
       const classes = resolveClasses(doc.spec);
       spec.tc = compileTcDevices(doc, site, nodeName, classes);
       spec.maps = compileQosMaps(classes);
+      spec.runtime = { qos: { classes: classes.map((c) => ({ classId: c.classId, name: c.name })) } };
       break;
     }
     case "RoutingPolicy": {
@@ -65,6 +66,9 @@ export function compileProgram(doc: PolicyDocument, site: Site, nodeName: string
       Object.assign(spec, compileUplinkRouting(site, uplinks, used));
       spec.maps = compileRoutingMaps(doc, site, uplinks);
       spec.config = { fwmark_mask: site.spec.fwmarkMask };
+      spec.runtime = {
+        routing: { uplinks: uplinks.filter((u) => used.has(u.name)).map(({ name, mark, table, device }) => ({ name, mark, table, device })) },
+      };
       break;
     }
     case "FastPathPolicy": {

@@ -1,0 +1,132 @@
+import { basename } from "node:path";
+import { compileSite, isPolicyDocument, type NodeProgram, type PolicyDocument } from "../../sdk/compile";
+import { formatProblem, type Problem } from "../../sdk/schema";
+import {
+  diffReports,
+  simulate as simulateFlows,
+  summariseClasses,
+  type FlowReport,
+} from "../../sdk/simulate";
+import { EXIT, UsageError, type Io } from "../io";
+import { loadFiles } from "../load";
+import { classifyCapture } from "../sensor";
+import { loadSite } from "./compile";
+
+export const simulateUsage =
+  "fos1-dpi simulate --site SITE --pcap PCAP [--pcap PCAP...] [--node NODE] [--against OLD_FILE...] [--json] FILE...";
+
+export interface SimulateOptions {
+  readonly site?: string;
+  readonly pcaps: readonly string[];
+  readonly node?: string;
+  readonly against: readonly string[];
+  readonly json: boolean;
+}
+
+type CaptureReport = FlowReport & { readonly capture: string };
+
+/**
+ * What the policies would decide for every flow of the captures, offline and
+ * without root: nDPI classifies the flows, and the same decision code the
+ * agent runs replays them against the compiled programs of one node. With
+ * `--against`, the flows whose decisions differ between the old and new policy
+ * sets, for review next to `pulumi preview --diff`.
+ */
+export async function simulate(io: Io, files: readonly string[], options: SimulateOptions): Promise<number> {
+  if (!options.site) throw new UsageError(`--site is required\nusage: ${simulateUsage}`);
+  if (options.pcaps.length === 0) throw new UsageError(`--pcap is required\nusage: ${simulateUsage}`);
+  if (files.length === 0) throw new UsageError(`no policy files given\nusage: ${simulateUsage}`);
+
+  const problems: Problem[] = [];
+  const current = programsFor(io, options, files, problems);
+  const previous =
+    options.against.length > 0 ? programsFor(io, options, options.against, problems) : undefined;
+  if (problems.length > 0 || !current) {
+    if (options.json) io.out(JSON.stringify({ ok: false, problems }) + "\n");
+    else for (const p of problems) io.err(formatProblem(p) + "\n");
+    return EXIT.rejected;
+  }
+
+  const flows: CaptureReport[] = [];
+  const before: CaptureReport[] = [];
+  for (const pcap of options.pcaps) {
+    io.err(`simulate: classifying ${pcap}\n`);
+    const run = await classifyCapture(pcap);
+    for (const r of run.rejected) io.err(`simulate: ${pcap}: sensor line skipped (${r.reason})\n`);
+    const capture = basename(pcap);
+    flows.push(
+      ...simulateFlows(run.events, current).map((f) => ({ ...f, capture, flow: `${capture} ${f.flow}` })),
+    );
+    if (previous)
+      before.push(
+        ...simulateFlows(run.events, previous).map((f) => ({ ...f, capture, flow: `${capture} ${f.flow}` })),
+      );
+  }
+  const classes = summariseClasses(flows);
+  const changes = previous ? diffReports(before, flows) : undefined;
+
+  if (options.json) {
+    io.out(JSON.stringify({ flows, classes, ...(changes ? { changes } : {}) }) + "\n");
+    return EXIT.ok;
+  }
+  if (changes) {
+    io.out(`${changes.length} of ${flows.length} flows change\n`);
+    for (const c of changes)
+      io.out(
+        `${c.flow} (${c.app}): ${c.changes.map((x) => `${x.field} ${x.before} -> ${x.after}`).join(", ")}\n`,
+      );
+    return EXIT.ok;
+  }
+  io.out(table(flows));
+  io.out(
+    "\n" +
+      table(
+        classes.map((c) => ({ ...c, dscp: String(c.dscp) })),
+        ["class", "dscp", "flows", "packets", "bytes"],
+      ),
+  );
+  return EXIT.ok;
+}
+
+function programsFor(
+  io: Io,
+  options: SimulateOptions,
+  files: readonly string[],
+  problems: Problem[],
+): NodeProgram[] | undefined {
+  const site = loadSite(io, options.site!);
+  const loaded = loadFiles(io, files);
+  problems.push(...site.problems, ...loaded.problems);
+  if (!site.site || site.problems.length || loaded.problems.length) return undefined;
+  const node = options.node ?? site.site.spec.nodes[0].name;
+  if (!site.site.spec.nodes.some((n) => n.name === node)) {
+    problems.push({ file: options.site, path: "spec.nodes", message: `no node named "${node}"` });
+    return undefined;
+  }
+  const policies = loaded.documents.filter((d) => isPolicyDocument(d.document));
+  const result = compileSite(
+    policies.map((d) => d.document as PolicyDocument),
+    site.site,
+  );
+  problems.push(
+    ...result.problems.map(({ document, ...p }) => ({
+      ...p,
+      file: policies[document].file,
+      ...policies[document].locate(p.path),
+    })),
+  );
+  return result.programs.filter((p) => p.metadata.node === node);
+}
+
+const FLOW_COLUMNS = ["flow", "app", "class", "dscp", "uplink", "path", "verdict"];
+
+function table(rows: readonly object[], columns: readonly string[] = FLOW_COLUMNS): string {
+  const cells = rows.map((r) => columns.map((c) => String((r as Record<string, unknown>)[c] ?? "")));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd() + "\n";
+  return line(columns.map((c) => c.toUpperCase())) + cells.map(line).join("");
+}

@@ -1,0 +1,4 @@
+export * from "./decisions";
+export * from "./node-policy";
+export * from "./prefix-table";
+export * from "./route";

@@ -1,0 +1,3 @@
+export * from "./flow-report";
+export * from "./simulate";
+export * from "./report-diff";
