@@ -18,7 +18,7 @@
 #include "sensor.h"
 
 #define LIVE_SNAPLEN 65535
-#define LIVE_TIMEOUT_MS 100
+#define LIVE_TIMEOUT_MS 100 /* buffer timeout; immediate mode hands packets over at once anyway */
 #define LIVE_POLL_MS 200 /* how often idle flows are checked when no packet arrives */
 #define LIVE_BUFFER_BYTES (32 * 1024 * 1024)
 
