@@ -89,5 +89,7 @@ export function normalizeServerName(value: string | undefined): string | undefin
 
 /** The object without its undefined fields, so events compare and serialise cleanly. */
 export function prune<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  const kept: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) kept[key] = v;
+  return kept as T;
 }

@@ -32,24 +32,42 @@ export function numberText(line: string, key: string, parsed: number): string {
   return String(parsed);
 }
 
-/** A copy of `record` without the given paths; objects emptied by the removal disappear too. */
-export function omitPaths(record: JsonRecord, paths: readonly (readonly string[])[]): JsonRecord {
-  const copy: JsonRecord = { ...record };
-  for (const path of paths) removePath(copy, path);
-  return copy;
+/** Field paths compiled for omitPaths: `true` marks a removed field, a nested tree a partly removed object. */
+export type PathTree = ReadonlyMap<string, PathTree | true>;
+
+/** Compiles field paths (`["alert", "signature_id"]`) once, at module load, for omitPaths. */
+export function pathTree(paths: readonly (readonly string[])[]): PathTree {
+  const root = new Map<string, Map<string, unknown> | true>();
+  for (const path of paths) {
+    let node = root;
+    path.forEach((key, i) => {
+      if (i === path.length - 1) {
+        node.set(key, true);
+        return;
+      }
+      const child = node.get(key);
+      if (child === true) return;
+      const next = child ?? new Map();
+      node.set(key, next);
+      node = next as typeof root;
+    });
+  }
+  return root as PathTree;
 }
 
-function removePath(target: JsonRecord, path: readonly string[]): void {
-  const [head, ...rest] = path;
-  if (!(head in target)) return;
-  if (rest.length === 0) {
-    delete target[head];
-    return;
+/** A copy of `record` without the fields in `tree`, in one pass; objects emptied by the removal disappear too. */
+export function omitPaths(record: JsonRecord, tree: PathTree): JsonRecord {
+  const kept: JsonRecord = {};
+  for (const key of Object.keys(record)) {
+    const node = tree.get(key);
+    const value = record[key];
+    if (node === true) continue;
+    if (node === undefined || typeof value !== "object" || value === null || Array.isArray(value)) {
+      kept[key] = value;
+      continue;
+    }
+    const child = omitPaths(value as JsonRecord, node);
+    if (Object.keys(child).length > 0) kept[key] = child;
   }
-  const child = target[head];
-  if (typeof child !== "object" || child === null || Array.isArray(child)) return;
-  const childCopy: JsonRecord = { ...(child as JsonRecord) };
-  removePath(childCopy, rest);
-  if (Object.keys(childCopy).length === 0) delete target[head];
-  else target[head] = childCopy;
+  return kept;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
-import { numberText, omitPaths, parseJsonObject } from "./json-line";
+import { numberText, omitPaths, parseJsonObject, pathTree } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { riskFromNdpiRisks } from "./risk";
 import { flowIdNumber, ipText, portNumber, unsigned } from "./wire-types";
@@ -43,7 +43,7 @@ export const ndpiRecordSchema = z.object({
 });
 export type NdpiRecord = z.infer<typeof ndpiRecordSchema>;
 
-const MAPPED_PATHS = Object.keys(ndpiRecordSchema.shape).map((key) => [key]);
+const MAPPED_PATHS = pathTree(Object.keys(ndpiRecordSchema.shape).map((key) => [key]));
 
 /** One `fos1-ndpi-sensor` line as a DpiEvent. Total: never throws. */
 export function parseNdpiRecord(line: string): ParseResult {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
-import { omitPaths, parseJsonObject, type JsonRecord } from "./json-line";
+import { omitPaths, parseJsonObject, pathTree, type JsonRecord } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { ndpiRiskNamesFromBitmap, riskFromNdpiRisks, riskFromNdpiScore } from "./risk";
 import { ipText } from "./wire-types";
@@ -89,7 +89,7 @@ const nprobeRecord = z.object({
   FLOW_SERVER_NAME: text,
 });
 type NprobeRecord = z.infer<typeof nprobeRecord>;
-const MAPPED_PATHS = Object.keys(nprobeRecord.shape).map((key) => [key]);
+const MAPPED_PATHS = pathTree(Object.keys(nprobeRecord.shape).map((key) => [key]));
 
 /**
  * One flow of nProbe's JSON export (`--json-labels` or numeric keys) as a

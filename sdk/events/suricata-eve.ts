@@ -2,7 +2,7 @@ import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import type { ActionHint, EventDns, EventKind } from "./dpi-event";
 import { flowTuple, normalizeProtocol, normalizeServerName, prune } from "./flow-tuple";
-import { numberText, omitPaths, parseJsonObject } from "./json-line";
+import { numberText, omitPaths, parseJsonObject, pathTree } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { ANOMALY_RISK, riskFromSuricataSeverity, SURICATA_DROP_RISK } from "./risk";
 import { isoToEpochMs } from "./timestamp";
@@ -130,7 +130,7 @@ const NON_PROTOCOL_EVENT_TYPES = new Set([
 const NO_APP_PROTO = new Set(["failed", "unknown", ""]);
 
 // Fields mapped into the event; everything else stays in `extra`.
-const MAPPED_PATHS: readonly (readonly string[])[] = [
+const MAPPED_PATH_LIST: readonly (readonly string[])[] = [
   ["timestamp"],
   ["event_type"],
   ["flow_id"],
@@ -155,6 +155,9 @@ const MAPPED_PATHS: readonly (readonly string[])[] = [
     f,
   ]),
 ];
+const MAPPED_PATHS = pathTree(MAPPED_PATH_LIST);
+// A DNS answer list is mapped whole only when every answer could be read.
+const MAPPED_PATHS_WITH_DNS_ANSWERS = pathTree([...MAPPED_PATH_LIST, ["dns", "answers"], ["dns", "grouped"]]);
 
 /** One line of Suricata's EVE JSON output as a DpiEvent. Total: never throws. */
 export function parseSuricataEve(line: string): ParseResult {
@@ -194,8 +197,7 @@ export function parseSuricataEve(line: string): ParseResult {
   const appName = applicationName(eve);
   const { risk, actionHint } = judgement(eve, kind, appName !== undefined);
   const serverName = normalizeServerName(eve.tls?.sni ?? eve.http?.hostname ?? dns?.dns.query);
-  const unmapped =
-    dns && !dns.allAnswersMapped ? MAPPED_PATHS : [...MAPPED_PATHS, ["dns", "answers"], ["dns", "grouped"]];
+  const unmapped = dns && !dns.allAnswersMapped ? MAPPED_PATHS : MAPPED_PATHS_WITH_DNS_ANSWERS;
 
   return {
     ok: true,

@@ -2,7 +2,14 @@ import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import type { ActionHint, EventKind } from "./dpi-event";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
-import { numberText, omitPaths, parseJsonObject, type JsonRecord } from "./json-line";
+import {
+  numberText,
+  omitPaths,
+  parseJsonObject,
+  pathTree,
+  type JsonRecord,
+  type PathTree,
+} from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
 import { riskFromZeekNotice, ZEEK_DPD_RISK, ZEEK_WEIRD_RISK } from "./risk";
 import { eventTimestamp } from "./timestamp";
@@ -64,6 +71,15 @@ const LOG_FIELDS = {
   weird: z.object({ name: optionalText, source: optionalText }),
   dpd: z.object({ analyzer: optionalText, failure_reason: optionalText }),
 };
+// Fields mapped into the event, per log; everything else stays in `extra`.
+const BASE_PATHS = pathTree(Object.keys(zeekBase.shape).map((f) => [f]));
+const MAPPED_PATHS_BY_LOG: ReadonlyMap<string, PathTree> = new Map(
+  Object.entries(LOG_FIELDS).map(([log, schema]) => [
+    log,
+    pathTree([...Object.keys(zeekBase.shape), ...Object.keys(schema.shape)].map((f) => [f])),
+  ]),
+);
+
 /** A line's connection fields with the fields of the one log it belongs to. */
 type ZeekRecord = z.infer<typeof zeekBase> &
   Partial<
@@ -230,10 +246,7 @@ export function parseZeekLog(line: string, logType?: string): ParseResult {
               lastSeenMs: zeek.duration === undefined ? undefined : timestamp.epochMs + zeek.duration * 1000,
             }
           : undefined,
-      extra: omitPaths(
-        json.record,
-        [...Object.keys(zeekBase.shape), ...Object.keys(logFields?.shape ?? {})].map((f) => [f]),
-      ),
+      extra: omitPaths(json.record, MAPPED_PATHS_BY_LOG.get(log) ?? BASE_PATHS),
     }),
   };
 }
