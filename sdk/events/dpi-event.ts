@@ -59,6 +59,11 @@ export type EventTimestamp = z.infer<typeof timestampSchema>;
 /** IP protocols by their lower-case name; anything else is its decimal number as a string. */
 export const flowProtocolSchema = z.string().regex(/^(tcp|udp|icmp|icmpv6|sctp|[0-9]{1,3})$/);
 
+/**
+ * The flow an event is about. `src` is the initiator in flow records and
+ * classifications; in a Suricata alert it is the source of the packet that
+ * matched, as Suricata reports it (the initiator is then in `extra.flow`).
+ */
 export const flowTupleSchema = z
   .object({
     srcIp: ipText,
