@@ -1,0 +1,100 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createAgentServer } from "./api/server";
+import { loadAgentConfig, readToken, type AgentConfig } from "./config";
+import { ReconcileEngine, type ProgramPersistence } from "./engine/reconcile-engine";
+import { jsonLogger, type Logger } from "./log";
+import { kernelReconcilers } from "./main";
+import { AgentMetrics } from "./metrics";
+import { startReconcileLoop } from "./reconcile-loop";
+import type { Reconciler } from "./reconcile/reconciler";
+import { ProgramStore } from "./store/program-store";
+import { agentVersion } from "./version";
+
+/** What a started agent offers its owner (the process entry, or a test). */
+export interface RunningAgent {
+  /** `https://address:port` the API listens on (the real port when the config asked for port 0). */
+  readonly url: string;
+  readonly engine: ReconcileEngine;
+  readonly metrics: AgentMetrics;
+  /** Stops the loop (letting a running pass end) and the server. Kernel state is left in place. */
+  stop(): Promise<void>;
+}
+
+export interface AgentDependencies {
+  /** @default the kernel reconcilers of main.ts */
+  readonly reconcilers?: readonly Reconciler[];
+  /** @default a ProgramStore under config.stateDir */
+  readonly store?: ProgramPersistence;
+  /** @default JSON lines on stdout at config.logLevel */
+  readonly log?: Logger;
+  /** @default a registry with the process metrics */
+  readonly metrics?: AgentMetrics;
+}
+
+/**
+ * Starts the agent: loads the stored programs, listens (probes answer at once;
+ * the program routes answer 503 until the stored programs are re-applied),
+ * then re-applies them and keeps repairing drift every reconcile interval.
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDependencies = {}): Promise<RunningAgent> {
+  const log = deps.log ?? jsonLogger(config.logLevel);
+  const metrics = deps.metrics ?? new AgentMetrics().withProcessMetrics();
+  const token = readToken(config.tokenFile);
+  const tls = { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
+  const engine = new ReconcileEngine({
+    reconcilers: deps.reconcilers ?? kernelReconcilers(config),
+    store: deps.store ?? new ProgramStore(config.stateDir),
+    facts: { node: config.node, interfaces: config.interfaces },
+    metrics,
+    log,
+  });
+  await engine.restore();
+
+  const server = createAgentServer({
+    engine,
+    token,
+    tls,
+    maxBodyBytes: config.maxBodyBytes,
+    metrics,
+    log,
+    node: config.node,
+    version: agentVersion(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listen.port, config.listen.address, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  const url = `https://${host}:${port}`;
+  log.info("listening", { url, node: config.node, subsystems: [...engine.wired] });
+
+  const loop = startReconcileLoop(engine, config.reconcileInterval, log);
+  return {
+    url,
+    engine,
+    metrics,
+    async stop() {
+      await loop.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The process entry: runs the agent of a config file until SIGTERM or SIGINT; resolves to the exit status. */
+export async function runAgent(options: { readonly configFile: string }): Promise<number> {
+  const config = loadAgentConfig(options.configFile);
+  const agent = await startAgent(config);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  jsonLogger(config.logLevel).info("stopping", { signal });
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,294 @@
+import { performance } from "node:perf_hooks";
+import type { ApplyResult, ProgramList, ProgramState } from "../../../sdk/agent-api/api";
+import { hashMatches, type NodeProgram } from "../../../sdk/compile/node-program";
+import type { Logger } from "../log";
+import type { AgentMetrics } from "../metrics";
+import type { Reconciler, Subsystem } from "../reconcile/reconciler";
+import { SerialQueue } from "../serial-queue";
+import type { StoredProgram } from "../store/program-store";
+import { ApplyFailedError, NotReadyError, RejectedError } from "./errors";
+import { checkProgram, unsupportedParts, type NodeFacts } from "./program-checks";
+
+/** The order a change is applied in: classification state first, then what acts on it. */
+export const SUBSYSTEM_ORDER: readonly Subsystem[] = ["maps", "nftables", "tc", "ip"];
+
+export type Writes = Record<Subsystem, number>;
+
+/** Where programs are kept across restarts; `ProgramStore` on disk, a fake in tests. */
+export interface ProgramPersistence {
+  load(): Promise<StoredProgram[]>;
+  save(stored: StoredProgram): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** One per wired subsystem, in any order; applied in SUBSYSTEM_ORDER. */
+  readonly reconcilers: readonly Reconciler[];
+  readonly store: ProgramPersistence;
+  readonly facts: NodeFacts;
+  readonly metrics: AgentMetrics;
+  readonly log: Logger;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** What one reconcile pass did. */
+export interface ReconcilePass {
+  readonly writes: Writes;
+  readonly failed: Subsystem[];
+}
+
+const noWrites = (): Writes => ({ maps: 0, nftables: 0, tc: 0, ip: 0 });
+
+/**
+ * The node's desired state and the only path to the kernel. Each operation
+ * computes every subsystem's desired state from the whole set of programs
+ * (ownership lives in the reconcilers' `desired`), applies the subsystems in
+ * order, and on a failure re-applies the previous set to every subsystem it
+ * touched, so a change is in the kernel entirely or not at all. Operations run
+ * one at a time.
+ */
+export class ReconcileEngine {
+  private readonly reconcilers: readonly Reconciler[];
+  private readonly programs = new Map<string, StoredProgram>();
+  private readonly queue = new SerialQueue();
+  private readonly now: () => Date;
+  private isReady = false;
+  private lastPass?: Date;
+
+  constructor(private readonly options: EngineOptions) {
+    const bySubsystem = new Map(options.reconcilers.map((r) => [r.subsystem, r]));
+    if (bySubsystem.size !== options.reconcilers.length) {
+      throw new Error("two reconcilers for the same subsystem");
+    }
+    this.reconcilers = SUBSYSTEM_ORDER.flatMap((s) => bySubsystem.get(s) ?? []);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** True once the stored programs have been re-applied since start. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** When the last reconcile pass ended. */
+  get lastReconcile(): Date | undefined {
+    return this.lastPass;
+  }
+
+  get programCount(): number {
+    return this.programs.size;
+  }
+
+  get wired(): ReadonlySet<Subsystem> {
+    return new Set(this.reconcilers.map((r) => r.subsystem));
+  }
+
+  /** Loads the stored programs. The first successful `reconcile()` applies them and makes the engine ready. */
+  async restore(): Promise<void> {
+    for (const stored of await this.options.store.load()) {
+      this.programs.set(stored.program.metadata.name, stored);
+    }
+    this.options.metrics.programs.set(this.programs.size);
+    this.options.log.info("stored programs loaded", { programs: [...this.programs.keys()] });
+  }
+
+  /** Applies a program (new or replacing the one of that name); rejected before any write if it cannot apply. */
+  put(program: NodeProgram): Promise<ApplyResult> {
+    return this.timed("put", program.metadata.name, async (started) => {
+      this.checkApplicable(program);
+      const name = program.metadata.name;
+      const previous = this.programs.get(name);
+      const before = this.sortedPrograms();
+      const after = this.sortedPrograms(program);
+      const writes = await this.transition(after, before, "apply");
+      if (previous?.program.hash !== program.hash) {
+        const stored: StoredProgram = { program, appliedAt: this.now().toISOString() };
+        await this.persist(() => this.options.store.save(stored), before, after);
+        this.programs.set(name, stored);
+        this.options.metrics.programs.set(this.programs.size);
+      }
+      this.options.log.info("program applied", { program: name, hash: program.hash, writes });
+      return { name, hash: program.hash, writes, durationMs: performance.now() - started };
+    });
+  }
+
+  /** Removes exactly what the program owns; undefined when the agent has no program by that name. */
+  delete(name: string): Promise<ApplyResult | undefined> {
+    return this.timed("delete", name, async (started) => {
+      const previous = this.programs.get(name);
+      if (!previous) return undefined;
+      const before = this.sortedPrograms();
+      const after = before.filter((p) => p.metadata.name !== name);
+      const writes = await this.transition(after, before, "delete");
+      await this.persist(() => this.options.store.remove(name), before, after);
+      this.programs.delete(name);
+      this.options.metrics.programs.set(this.programs.size);
+      this.options.log.info("program deleted", { program: name, writes });
+      return { name, hash: previous.program.hash, writes, durationMs: performance.now() - started };
+    });
+  }
+
+  /** The stored program and where the kernel differs from what it asks. */
+  state(name: string): Promise<ProgramState | undefined> {
+    return this.queue.run(async () => {
+      this.requireReady();
+      const stored = this.programs.get(name);
+      if (!stored) return undefined;
+      const programs = this.sortedPrograms();
+      const drift = [];
+      for (const reconciler of this.reconcilers) {
+        const desired = reconciler.desired(programs);
+        const found = reconciler.diff(desired, await reconciler.read());
+        for (const { program, ...d } of found) if (program === name) drift.push(d);
+      }
+      return { program: stored.program, appliedAt: stored.appliedAt, drift };
+    });
+  }
+
+  list(): ProgramList {
+    return {
+      programs: this.sortedPrograms().map((p) => ({
+        name: p.metadata.name,
+        hash: p.hash,
+        source: p.metadata.source,
+      })),
+    };
+  }
+
+  /**
+   * Makes every subsystem hold the stored programs again. Each subsystem is
+   * applied on its own, so one failing does not keep the others from being
+   * repaired; writes made after start-up are drift that someone else caused.
+   */
+  reconcile(): Promise<ReconcilePass> {
+    return this.queue.run(async () => {
+      const programs = this.sortedPrograms();
+      const writes = noWrites();
+      const failed: Subsystem[] = [];
+      for (const reconciler of this.reconcilers) {
+        const subsystem = reconciler.subsystem;
+        try {
+          writes[subsystem] = await reconciler.apply(reconciler.desired(programs));
+        } catch (error) {
+          failed.push(subsystem);
+          this.options.metrics.reconcileErrors.inc({ subsystem });
+          this.options.log.error("reconcile failed", { subsystem, error });
+          continue;
+        }
+        if (writes[subsystem] > 0 && this.isReady) {
+          this.options.metrics.driftRepairs.inc({ subsystem });
+          this.options.log.warn("drift repaired", { subsystem, writes: writes[subsystem] });
+        }
+      }
+      this.options.metrics.countWrites(writes, this.isReady ? "repair" : "restore");
+      this.lastPass = this.now();
+      if (!this.isReady && failed.length === 0) {
+        this.isReady = true;
+        this.options.metrics.ready.set(1);
+        this.options.log.info("stored programs re-applied; serving", { programs: programs.length, writes });
+      }
+      return { writes, failed };
+    });
+  }
+
+  private checkApplicable(program: NodeProgram): void {
+    this.requireReady();
+    if (!hashMatches(program)) {
+      throw new RejectedError(400, "the program's hash does not match its content", [
+        { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
+      ]);
+    }
+    const problems = checkProgram(program, this.options.facts);
+    if (problems.length > 0) throw new RejectedError(400, "the program does not fit this node", problems);
+    const unsupported = unsupportedParts(program, this.wired);
+    if (unsupported.length > 0) {
+      throw new RejectedError(422, "the program needs subsystems this agent cannot program", unsupported);
+    }
+  }
+
+  private requireReady(): void {
+    if (!this.isReady) throw new NotReadyError();
+  }
+
+  /**
+   * Applies `next` subsystem by subsystem. Desired states are all computed
+   * first, so a conflict is found before anything is written.
+   */
+  private async transition(
+    next: readonly NodeProgram[],
+    previous: readonly NodeProgram[],
+    cause: string,
+  ): Promise<Writes> {
+    const desired = this.reconcilers.map((r) => r.desired(next));
+    const writes = noWrites();
+    for (const [i, reconciler] of this.reconcilers.entries()) {
+      try {
+        writes[reconciler.subsystem] += await reconciler.apply(desired[i]);
+      } catch (error) {
+        this.options.metrics.countWrites(writes, cause);
+        const rolledBack = await this.rollBack(i, previous);
+        throw new ApplyFailedError(reconciler.subsystem, error, rolledBack);
+      }
+    }
+    this.options.metrics.countWrites(writes, cause);
+    return writes;
+  }
+
+  /** Re-applies `previous` to the subsystems up to and including `failedAt`, latest first. */
+  private async rollBack(failedAt: number, previous: readonly NodeProgram[]): Promise<boolean> {
+    let ok = true;
+    const writes = noWrites();
+    for (const reconciler of this.reconcilers.slice(0, failedAt + 1).reverse()) {
+      try {
+        writes[reconciler.subsystem] = await reconciler.apply(reconciler.desired(previous));
+      } catch (error) {
+        ok = false;
+        this.options.log.error("rollback failed", { subsystem: reconciler.subsystem, error });
+      }
+    }
+    this.options.metrics.countWrites(writes, "rollback");
+    return ok;
+  }
+
+  /** Persists after the kernel changed; if the disk refuses, the kernel is put back so both agree. */
+  private async persist(
+    write: () => Promise<void>,
+    before: readonly NodeProgram[],
+    after: readonly NodeProgram[],
+  ): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.options.log.error("persisting failed; restoring the previous state", { error });
+      await this.transition(before, after, "rollback");
+      throw error;
+    }
+  }
+
+  /** The stored programs, with `replacing` put in place of its namesake, sorted by name. */
+  private sortedPrograms(replacing?: NodeProgram): NodeProgram[] {
+    const byName = new Map([...this.programs].map(([name, s]) => [name, s.program]));
+    if (replacing) byName.set(replacing.metadata.name, replacing);
+    return [...byName.keys()].sort().map((name) => byName.get(name)!);
+  }
+
+  private timed<T>(operation: string, program: string, task: (started: number) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      const started = performance.now();
+      const end = (outcome: string) =>
+        this.options.metrics.applyDuration.observe(
+          { operation, outcome },
+          (performance.now() - started) / 1000,
+        );
+      try {
+        const result = await task(started);
+        end("ok");
+        return result;
+      } catch (error) {
+        end("error");
+        this.options.log.warn(`${operation} refused or failed`, { program, error });
+        throw error;
+      }
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { hashMatches, nodeProgram, type NodeProgram } from "../../../sdk/compile/node-program";
+import { problemsFromZod, formatProblem } from "../../../sdk/schema/problem";
+
+/** A program as the agent keeps it: the body that was PUT, and when it was first applied with this hash. */
+export interface StoredProgram {
+  readonly program: NodeProgram;
+  readonly appliedAt: string;
+}
+
+const storedProgram = z.strictObject({ program: nodeProgram, appliedAt: z.string() });
+
+const SUFFIX = ".json";
+const TEMP_MARK = ".tmp-";
+
+/** A stored file the agent cannot trust; the agent refuses to start rather than drop its state from the kernel. */
+export class StoreError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = "StoreError";
+  }
+}
+
+/**
+ * The desired programs on disk, one file per program under `<stateDir>/programs`.
+ * A write goes to a temporary file that is fsynced, renamed over the old file
+ * and followed by an fsync of the directory, so after a crash or power loss a
+ * program file holds either the old or the new program, never a torn one.
+ */
+export class ProgramStore {
+  private readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, "programs");
+  }
+
+  /** Every stored program, sorted by name; leftovers of interrupted writes are removed. */
+  async load(): Promise<StoredProgram[]> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const out: StoredProgram[] = [];
+    for (const entry of (await readdir(this.dir)).sort()) {
+      const file = join(this.dir, entry);
+      if (entry.includes(TEMP_MARK)) {
+        await rm(file, { force: true });
+        continue;
+      }
+      if (!entry.endsWith(SUFFIX)) continue;
+      out.push(parseStored(file, entry.slice(0, -SUFFIX.length), await readFile(file, "utf8")));
+    }
+    return out;
+  }
+
+  async save(stored: StoredProgram): Promise<void> {
+    const name = stored.program.metadata.name;
+    const target = this.fileOf(name);
+    const temp = `${target}${TEMP_MARK}${process.pid}`;
+    const handle = await open(temp, "w", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(stored));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    await this.syncDir();
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.fileOf(name), { force: true });
+    await this.syncDir();
+  }
+
+  private fileOf(name: string): string {
+    return join(this.dir, name + SUFFIX);
+  }
+
+  /** Makes a rename or unlink durable: the directory entry itself must reach the disk. */
+  private async syncDir(): Promise<void> {
+    const handle = await open(this.dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function parseStored(file: string, name: string, text: string): StoredProgram {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new StoreError(file, `not JSON: ${(error as Error).message}`);
+  }
+  const parsed = storedProgram.safeParse(json);
+  if (!parsed.success) {
+    throw new StoreError(file, problemsFromZod(parsed.error).map(formatProblem).join("; "));
+  }
+  if (!hashMatches(parsed.data.program)) throw new StoreError(file, "hash does not match the program");
+  if (parsed.data.program.metadata.name !== name) {
+    throw new StoreError(file, `holds program "${parsed.data.program.metadata.name}", not "${name}"`);
+  }
+  return parsed.data;
+}
