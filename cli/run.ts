@@ -37,6 +37,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
             node: { type: "string" },
             pcap: { type: "string", multiple: true },
             against: { type: "string", multiple: true },
+            html: { type: "string" },
           },
         });
         return await simulate(io, positionals, {
@@ -45,6 +46,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
           pcaps: values.pcap ?? [],
           against: values.against ?? [],
           json: values.json ?? false,
+          html: values.html,
         });
       }
       case undefined:

@@ -4,3 +4,5 @@ export * from "./compile";
 export * from "./agent-api";
 export * from "./decide";
 export * from "./simulate";
+export * from "./report";
+export * from "./events";

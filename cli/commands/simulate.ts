@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { compileSite, isPolicyDocument, type NodeProgram, type PolicyDocument } from "../../sdk/compile";
 import { formatProblem, type Problem } from "../../sdk/schema";
+import { renderReportHtml } from "../../sdk/report";
 import {
   diffReports,
   simulate as simulateFlows,
@@ -21,6 +22,8 @@ export interface SimulateOptions {
   readonly node?: string;
   readonly against: readonly string[];
   readonly json: boolean;
+  /** Also write the report as an HTML page here. */
+  readonly html?: string;
 }
 
 type CaptureReport = FlowReport & { readonly capture: string };
@@ -64,6 +67,11 @@ export async function simulate(io: Io, files: readonly string[], options: Simula
   }
   const classes = summariseClasses(flows);
   const changes = previous ? diffReports(before, flows) : undefined;
+  if (options.html) {
+    const source = `simulate ${options.pcaps.map((p) => basename(p)).join(", ")}`;
+    io.writeFile(options.html, renderReportHtml({ title: "fos1-dpi simulation", source, flows, classes }));
+    io.err(`simulate: report written to ${options.html}\n`);
+  }
 
   if (options.json) {
     io.out(JSON.stringify({ flows, classes, ...(changes ? { changes } : {}) }) + "\n");

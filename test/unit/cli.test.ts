@@ -16,6 +16,7 @@ async function cli(argv: string[], files: Record<string, string> = {}) {
     out: (t) => (stdout += t),
     err: (t) => (stderr += t),
     readFile: (p) => (p in files ? files[p] : readFileSync(p, "utf8")),
+    writeFile: (p, t) => (files[p] = t),
   };
   const status = await run(argv, io);
   return { status, stdout, stderr };
