@@ -1,5 +1,5 @@
 import { catalogApplicationName } from "./catalog-application";
-import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
+import type { Engine } from "../schema/dpi-sensor";
 import type { DpiEvent, EventApplication } from "./dpi-event";
 import { prune } from "./flow-tuple";
 import { severityFromRisk } from "./risk";

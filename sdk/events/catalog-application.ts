@@ -4,8 +4,8 @@ import {
   applicationFromSuricata,
   applicationFromZeek,
   type Application,
-} from "@fos1/dpi/sdk/apps";
-import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
+} from "../apps";
+import type { Engine } from "../schema/dpi-sensor";
 
 /**
  * The catalog name for what an engine calls a flow's application, if the
@@ -24,11 +24,23 @@ export function catalogApplicationName(
   return (fromHost ?? fromEngine)?.name;
 }
 
+/**
+ * Name-resolution protocols. nDPI labels their flows with the application the
+ * name belongs to (`DNS.NetFlix`), but the flow itself goes to a resolver:
+ * taking it for a netflix flow would put the resolver's address in the
+ * application -> destination cache and route every lookup via netflix's uplink.
+ */
+const RESOLUTION_MASTERS = new Set(["DNS", "MDNS", "LLMNR", "NetBIOS"]);
+
 function engineApplication(engine: Engine, engineName: string): Application | undefined {
   switch (engine) {
     case "ndpi":
-    case "nprobe":
-      return applicationFromNdpi(engineName);
+    case "nprobe": {
+      const [master] = engineName.split(".");
+      return applicationFromNdpi(
+        engineName.includes(".") && RESOLUTION_MASTERS.has(master) ? master : engineName,
+      );
+    }
     case "suricata":
       return applicationFromSuricata(engineName);
     case "zeek":

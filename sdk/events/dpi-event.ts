@@ -1,4 +1,4 @@
-import { ENGINES } from "@fos1/dpi/sdk/schema/dpi-sensor";
+import { ENGINES } from "../schema/dpi-sensor";
 import { z } from "zod";
 import { ipText, portNumber, unsigned } from "./wire-types";
 
