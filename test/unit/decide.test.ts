@@ -22,7 +22,7 @@ const programs: NodeProgram[] = compileSite(
 const policy = nodePolicyFrom(programs);
 
 /** A minimal valid event; tests override what they are about. */
-function event(overrides: Partial<DpiEvent> & { flow?: Partial<DpiEvent["flow"]> }): DpiEvent {
+function event(overrides: Partial<Omit<DpiEvent, "flow">> & { flow?: Partial<DpiEvent["flow"]> }): DpiEvent {
   const { flow, ...rest } = overrides;
   return dpiEventSchema.parse({
     engine: "ndpi",
