@@ -34,6 +34,7 @@ export class StoreError extends Error {
  */
 export class ProgramStore {
   private readonly dir: string;
+  private dirMade?: Promise<unknown>;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, "programs");
@@ -41,7 +42,7 @@ export class ProgramStore {
 
   /** Every stored program, sorted by name; leftovers of interrupted writes are removed. */
   async load(): Promise<StoredProgram[]> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await this.makeDir();
     const out: StoredProgram[] = [];
     for (const entry of (await readdir(this.dir)).sort()) {
       const file = join(this.dir, entry);
@@ -59,6 +60,7 @@ export class ProgramStore {
     const name = stored.program.metadata.name;
     const target = this.fileOf(name);
     const temp = `${target}${TEMP_MARK}${process.pid}`;
+    await this.makeDir();
     const handle = await open(temp, "w", 0o600);
     try {
       await handle.writeFile(JSON.stringify(stored));
@@ -73,6 +75,11 @@ export class ProgramStore {
   async remove(name: string): Promise<void> {
     await rm(this.fileOf(name), { force: true });
     await this.syncDir();
+  }
+
+  private makeDir(): Promise<unknown> {
+    this.dirMade ??= mkdir(this.dir, { recursive: true, mode: 0o700 });
+    return this.dirMade;
   }
 
   private fileOf(name: string): string {

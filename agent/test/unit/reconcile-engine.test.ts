@@ -5,7 +5,7 @@ import { AgentMetrics } from "@fos1/dpi/agent/src/metrics";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
 import type { StoredProgram } from "@fos1/dpi/agent/src/store/program-store";
 import { fakeKernel } from "./fixtures/fake-reconciler";
-import { branchRouter1, goldenProgram, nftProgram, program, rehash } from "./fixtures/programs";
+import { branchRouter1, goldenProgram, nftProgram, rehash } from "./fixtures/programs";
 
 /** Keeps programs in memory; `failures` makes the next saves/removes throw like a full disk. */
 class MemoryStore implements ProgramPersistence {
