@@ -55,7 +55,10 @@ export function execRunner(options: ExecRunnerOptions = {}): CommandRunner {
             else resolve(stdout);
           },
         );
-        child.stdin?.end(command.input ?? "");
+        // A tool that exits without reading its input closes the pipe; its exit status says what went wrong.
+        child.stdin?.on("error", () => undefined);
+        if (command.input === undefined) child.stdin?.end();
+        else child.stdin?.end(command.input);
       });
     },
   };
