@@ -54,6 +54,9 @@ struct fos1_config {
 	__u32 class_mark_mask;        /* bits of skb->mark carrying class_id past NAT; 0 = unused */
 	__u32 class_mark_shift;       /* class_id << shift, masked by class_mark_mask */
 	__u64 offload_lease_until_ns; /* agent heartbeat: fast path only while now < lease; 0 = no lease */
+	__u32 block_generation;       /* bumped by the agent after every write to a fos1_block_* map */
+	__u32 pad;
+	__u64 nexthop_ttl_ns;         /* fast path reuses a flow's FIB result this long; 0 = look up every packet */
 };
 
 struct fos1_qos_class {
@@ -128,6 +131,11 @@ enum fos1_dir {
 	FOS1_DIR_REPLY = 1,
 };
 
+/*
+ * A flow entry. The agent changes state, app_id, class_id and the ANOMALY flag
+ * with read-modify-write and keeps the rest; counters are the programs'.
+ * Arrays of two are indexed by enum fos1_dir.
+ */
 struct fos1_flow {
 	__u32 state;      /* enum fos1_flow_state */
 	__u32 flags;      /* FOS1_FLOW_F_* */
@@ -136,13 +144,20 @@ struct fos1_flow {
 	__u32 mark;       /* route mark, decided at the first packet, never changed */
 	__u32 segment_id; /* source segment at the first packet */
 	__u32 sample_count;
+	__u32 block_gen;  /* fos1_config.block_generation at which the blocks last let this flow pass */
+	/* Next-hop cache of the fast path, per direction: the FIB result, valid for nexthop_ttl_ns. */
+	__u32 nh_ifindex[2];
+	__u16 nh_mtu[2];
+	__u8 nh_smac[2][6];
+	__u8 nh_dmac[2][6];
 	__u8 dscp;        /* DSCP the classifier applied last */
 	__u8 pad[3];
-	__u64 packets[2]; /* indexed by enum fos1_dir */
+	__u64 packets[2];
 	__u64 bytes[2];
 	__u64 first_seen_ns;
 	__u64 last_seen_ns;
 	__u64 offload_deadline_ns; /* re-inspection time; 0 = set at the first fast-path packet */
+	__u64 nh_checked_ns[2];
 };
 
 struct fos1_block {

@@ -9,6 +9,7 @@
 #define FOS1_FASTPATH_H
 
 #include "parse.h"
+#include "fos1.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -21,18 +22,17 @@
 #define BPF_FIB_LOOKUP_MARK (1U << 5)
 #endif
 
-static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct pkt *p, __u32 mark)
+/* Headroom for IP options and the longest TCP header when checking a GSO packet's segments. */
+#define FOS1_GSO_HDR_MAX 120
+
+static __always_inline int fib_to_cache(struct __sk_buff *skb, const struct pkt *p, struct fos1_flow *f, __u32 dir,
+					__u64 now)
 {
 	struct bpf_fib_lookup fib = {};
-	void *data, *data_end;
-	struct ethhdr *eth;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
 	__u32 flags = 0;
 
-	/* A VLAN egress device is not known here; tagged traffic keeps the slow path. */
-	if (p->vlan_tagged)
-		return -1;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
 	fib.ifindex = skb->ifindex;
 	fib.l4_protocol = p->proto;
 	fib.sport = p->sport;
@@ -41,8 +41,6 @@ static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct
 		struct iphdr *iph = data + sizeof(struct ethhdr);
 
 		if ((void *)(iph + 1) > data_end)
-			return -1;
-		if (iph->ttl <= 1)
 			return -1;
 		fib.family = AF_INET;
 		fib.tos = iph->tos;
@@ -53,21 +51,71 @@ static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct
 
 		if ((void *)(ip6h + 1) > data_end)
 			return -1;
-		if (ip6h->hop_limit <= 1)
-			return -1;
 		fib.family = AF_INET6;
 		fib.flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
 		__builtin_memcpy(fib.ipv6_src, &ip6h->saddr, FOS1_ADDR_LEN);
 		__builtin_memcpy(fib.ipv6_dst, &ip6h->daddr, FOS1_ADDR_LEN);
 	}
 	/* The fast path must take the same route ip rules give the marked slow path. */
-	if (mark) {
+	if (f->mark) {
 		flags |= BPF_FIB_LOOKUP_MARK;
-		__builtin_memcpy(fib.smac, &mark, sizeof(mark));
+		__builtin_memcpy(fib.smac, &f->mark, sizeof(f->mark));
 	}
 	/* tot_len stays 0: the kernel then checks the skb (GSO included) against the egress MTU. */
-	if (bpf_fib_lookup(skb, &fib, sizeof(fib), flags) != BPF_FIB_LKUP_RET_SUCCESS)
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), flags) != BPF_FIB_LKUP_RET_SUCCESS) {
+		f->nh_ifindex[dir] = 0;
 		return -1;
+	}
+	f->nh_ifindex[dir] = fib.ifindex;
+	f->nh_mtu[dir] = fib.mtu_result;
+	__builtin_memcpy(f->nh_smac[dir], fib.smac, ETH_ALEN);
+	__builtin_memcpy(f->nh_dmac[dir], fib.dmac, ETH_ALEN);
+	f->nh_checked_ns[dir] = now;
+	return 0;
+}
+
+/* A cached next hop skipped the kernel's MTU check, so do it here; too big goes the slow way (ICMP). */
+static __always_inline bool fits_mtu(struct __sk_buff *skb, const struct pkt *p, __u32 mtu)
+{
+	if (skb->gso_size)
+		return skb->gso_size + (p->l4_off - sizeof(struct ethhdr)) + FOS1_GSO_HDR_MAX <= mtu;
+	return skb->len - sizeof(struct ethhdr) <= mtu;
+}
+
+static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct fos1_config *cfg, const struct pkt *p,
+					     struct fos1_flow *f, __u32 dir, __u64 now)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+	__u32 ifindex;
+
+	/* A VLAN egress device is not known here; tagged traffic keeps the slow path. */
+	if (p->vlan_tagged)
+		return -1;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	if (!p->is_v6) {
+		struct iphdr *iph = (void *)(eth + 1);
+
+		if ((void *)(iph + 1) > data_end || iph->ttl <= 1)
+			return -1;
+	} else {
+		struct ipv6hdr *ip6h = (void *)(eth + 1);
+
+		if ((void *)(ip6h + 1) > data_end || ip6h->hop_limit <= 1)
+			return -1;
+	}
+
+	if (cfg->nexthop_ttl_ns && f->nh_ifindex[dir] && now - f->nh_checked_ns[dir] < cfg->nexthop_ttl_ns) {
+		if (!fits_mtu(skb, p, f->nh_mtu[dir]))
+			return -1;
+	} else if (fib_to_cache(skb, p, f, dir, now)) {
+		return -1;
+	}
+	ifindex = f->nh_ifindex[dir];
 
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -92,9 +140,9 @@ static __always_inline int fastpath_redirect(struct __sk_buff *skb, const struct
 			return -1;
 		ip6h->hop_limit--;
 	}
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	return bpf_redirect(fib.ifindex, 0);
+	__builtin_memcpy(eth->h_dest, f->nh_dmac[dir], ETH_ALEN);
+	__builtin_memcpy(eth->h_source, f->nh_smac[dir], ETH_ALEN);
+	return bpf_redirect(ifindex, 0);
 }
 
 #endif /* FOS1_FASTPATH_H */

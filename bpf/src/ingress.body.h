@@ -4,8 +4,8 @@
  * FOS1_INGRESS_NAME and FOS1_SIDE_LAN (1 on the LAN side, where route marks
  * are decided; 0 on uplinks).
  *
- * Order per packet: blocks first (always enforced), then the flow entry; a new
- * flow is INSPECT; an OFFLOADED flow uses the fast path only while the agent's
+ * Order per packet: blocks first (re-checked whenever the agent has written a
+ * block since the flow last passed), then the flow entry; a new flow is INSPECT; an OFFLOADED flow uses the fast path only while the agent's
  * switch, the flow and its application all allow it, and is sampled.
  */
 #include <linux/errno.h>
@@ -91,6 +91,7 @@ static __always_inline struct fos1_flow *flow_create(const struct fos1_config *c
 	struct fos1_flow nf = {
 		.state = FOS1_FLOW_INSPECT,
 		.first_seen_ns = now,
+		.block_gen = cfg->block_generation,
 	};
 	long err;
 
@@ -157,7 +158,7 @@ static __always_inline void offload_check(const struct fos1_config *cfg, struct 
 }
 
 static __always_inline int fastpath(struct __sk_buff *skb, const struct fos1_config *cfg, struct fos1_flow *f,
-				    const struct pkt *p)
+				    const struct pkt *p, __u32 dir, __u64 now)
 {
 	int ret;
 
@@ -173,7 +174,7 @@ static __always_inline int fastpath(struct __sk_buff *skb, const struct fos1_con
 		stat_inc(FOS1_STAT_FASTPATH_FALLBACK);
 		return TC_ACT_OK;
 	}
-	ret = fastpath_redirect(skb, p, f->mark);
+	ret = fastpath_redirect(skb, cfg, p, f, dir, now);
 	if (ret < 0) {
 		stat_inc(FOS1_STAT_FASTPATH_FALLBACK);
 		return TC_ACT_OK;
@@ -189,7 +190,6 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	struct fos1_config *cfg;
 	struct pkt p = {};
 	struct fos1_flow *f;
-	struct fos1_block *fb;
 	bool src_is_a;
 	__u32 dir;
 	__u64 now;
@@ -205,18 +205,12 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
-	if (p.have_addrs && addr_blocked(&p, now)) {
-		stat_inc(FOS1_STAT_BLOCKED);
-		if (ret == PARSE_OK) {
-			flow_key_from_pkt(&p, &key);
-			f = bpf_map_lookup_elem(&fos1_flows, &key);
-			if (f)
-				f->state = FOS1_FLOW_BLOCKED;
-		}
-		return TC_ACT_SHOT;
-	}
 	if (ret != PARSE_OK) {
 		/* Malformed and fragmented packets never touch the flow table; the sensors still see them. */
+		if (p.have_addrs && addr_blocked(&p, now)) {
+			stat_inc(FOS1_STAT_BLOCKED);
+			return TC_ACT_SHOT;
+		}
 		stat_inc(ret == PARSE_FRAGMENT ? FOS1_STAT_FRAGMENTS : FOS1_STAT_MALFORMED);
 		if (p.have_addrs)
 			mirror_selected(skb, cfg, inspection_selected(cfg, &p));
@@ -224,13 +218,17 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	}
 
 	src_is_a = flow_key_from_pkt(&p, &key);
-	fb = bpf_map_lookup_elem(&fos1_block_flow, &key);
 	f = bpf_map_lookup_elem(&fos1_flows, &key);
-	if (block_active(fb, now)) {
-		stat_inc(FOS1_STAT_BLOCKED);
+	/* A flow that passed the blocks at the current generation skips them: no block was written since. */
+	if (!f || f->block_gen != cfg->block_generation) {
+		if (addr_blocked(&p, now) || block_active(bpf_map_lookup_elem(&fos1_block_flow, &key), now)) {
+			stat_inc(FOS1_STAT_BLOCKED);
+			if (f)
+				f->state = FOS1_FLOW_BLOCKED;
+			return TC_ACT_SHOT;
+		}
 		if (f)
-			f->state = FOS1_FLOW_BLOCKED;
-		return TC_ACT_SHOT;
+			f->block_gen = cfg->block_generation;
 	}
 	if (!f) {
 		f = flow_create(cfg, &p, &key, src_is_a, now);
@@ -255,7 +253,7 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	if (f->state == FOS1_FLOW_OFFLOADED)
 		offload_check(cfg, f, now);
 	if (f->state == FOS1_FLOW_OFFLOADED)
-		return fastpath(skb, cfg, f, &p);
+		return fastpath(skb, cfg, f, &p, dir, now);
 	mirror_selected(skb, cfg, f->flags & FOS1_FLOW_F_SELECTED);
 	return TC_ACT_OK;
 }

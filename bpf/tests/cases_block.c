@@ -45,6 +45,7 @@ static int blocked_flow_is_dropped_in_both_directions(void)
 
 	flow_key_of(&s, &k);
 	CHECK_OK(bpf_map_update_elem(map_fd(FOS1_MAP_BLOCK_FLOW), &k, &b, BPF_ANY));
+	CHECK_OK(blocks_changed());
 	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
 	CHECK_EQ(r.ret, TC_ACT_SHOT);
 	CHECK_OK(run_pkt(HOOK_UPLINK, &back, &r));
@@ -116,7 +117,31 @@ static int agent_blocked_flow_state_drops(void)
 	return 0;
 }
 
+static int existing_flow_rechecks_blocks_when_generation_changes(void)
+{
+	struct pkt_spec s = udp4();
+	struct fos1_block b = { .reason = 2 };
+	struct fos1_addr a;
+	struct run r;
+
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	addr_parse(SERVER4, &a);
+	CHECK_OK(bpf_map_update_elem(map_fd(FOS1_MAP_BLOCK_DST), &a, &b, BPF_ANY));
+	/* Without a generation bump the flow's earlier pass stands: the agent's contract is to bump. */
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	CHECK_OK(blocks_changed());
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	/* A new flow is always checked against the maps. */
+	s.sport = 40999;
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	return 0;
+}
+
 CASES(cases_block) = {
+	{ "existing_flow_rechecks_blocks_when_generation_changes", existing_flow_rechecks_blocks_when_generation_changes },
 	{ "blocked_source_is_dropped", blocked_source_is_dropped },
 	{ "blocked_destination_is_dropped", blocked_destination_is_dropped },
 	{ "blocked_flow_is_dropped_in_both_directions", blocked_flow_is_dropped_in_both_directions },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The fast path of OFFLOADED flows: FIB forward, sampling, re-inspection. */
 #include <linux/pkt_cls.h>
+#include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "specs.h"
@@ -246,7 +247,63 @@ static int anomaly_returns_flow_to_inspect(void)
 	return 0;
 }
 
+static int next_hop_is_cached_then_revalidated(void)
+{
+	static const __u8 new_gw[6] = { 0x02, 0xfb, 0, 0, 0x02, 0x99 };
+	struct pkt_spec s = udp4();
+	struct fos1_flow f;
+	struct run r;
+	int ret = 0;
+
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_OK(offload_flow(&s, 5));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_OK(flow_get(&s, &f));
+	CHECK_EQ(f.nh_ifindex[FOS1_DIR_ORIG], H.ns.if_wan);
+	CHECK(memcmp(f.nh_dmac[FOS1_DIR_ORIG], mac_wan_gw, 6) == 0, "gateway MAC not cached");
+	CHECK_OK(system("ip neigh replace 10.2.0.2 lladdr 02:fb:00:00:02:99 dev " FB_IF_WAN " nud permanent"));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	if (memcmp(r.out, mac_wan_gw, 6) != 0) {
+		snprintf(H.fail, sizeof(H.fail), "the cached next hop was not used within its lifetime");
+		ret = -1;
+	}
+	if (!ret && flow_get(&s, &f) == 0) {
+		f.nh_checked_ns[FOS1_DIR_ORIG] = 1;
+		flow_put(&s, &f);
+		run_pkt(HOOK_LAN, &s, &r);
+		if (r.ret != TC_ACT_REDIRECT || memcmp(r.out, new_gw, 6) != 0) {
+			snprintf(H.fail, sizeof(H.fail), "an expired next hop was not looked up again");
+			ret = -1;
+		}
+	}
+	if (system("ip neigh replace 10.2.0.2 lladdr " FB_MAC_WAN_GW " dev " FB_IF_WAN " nud permanent"))
+		ret = -1;
+	return ret;
+}
+
+static int cached_next_hop_checks_the_mtu(void)
+{
+	struct pkt_spec s = udp4();
+	struct fos1_flow f;
+	struct run r;
+
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_OK(offload_flow(&s, 5));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_REDIRECT);
+	CHECK_OK(flow_get(&s, &f));
+	CHECK_EQ(f.nh_mtu[FOS1_DIR_ORIG], 1500);
+	f.nh_mtu[FOS1_DIR_ORIG] = 40;
+	CHECK_OK(flow_put(&s, &f));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	CHECK(memcmp(r.out, r.in, r.in_len) == 0, "too-big packet changed: the kernel must answer it");
+	return 0;
+}
+
 CASES(cases_fastpath) = {
+	{ "next_hop_is_cached_then_revalidated", next_hop_is_cached_then_revalidated },
+	{ "cached_next_hop_checks_the_mtu", cached_next_hop_checks_the_mtu },
 	{ "offloaded_flow_is_forwarded_not_mirrored", offloaded_flow_is_forwarded_not_mirrored },
 	{ "offloaded_reply_is_forwarded_to_the_lan", offloaded_reply_is_forwarded_to_the_lan },
 	{ "offloaded_ipv6_flow_is_forwarded", offloaded_ipv6_flow_is_forwarded },

@@ -124,13 +124,17 @@ int config_get(struct fos1_config *c)
 	return bpf_map_lookup_elem(map_fd(FOS1_MAP_CONFIG), &zero, c);
 }
 
-/* Default: agent alive, every flow mirrored, offloaded flows not sampled, route marks in FB_POLICY_MARK_MASK. */
+/*
+ * Default: agent alive, every flow mirrored, offloaded flows not sampled, route
+ * marks in FB_POLICY_MARK_MASK, next hops cached for a minute.
+ */
 int reset_maps(void)
 {
 	struct fos1_config c = {
 		.flags = FOS1_CFG_OFFLOAD_ENABLED | FOS1_CFG_INSPECT_ALL,
 		.mirror_ifindex = (__u32)H.ns.if_mirror,
 		.fwmark_mask = FB_POLICY_MARK_MASK,
+		.nexthop_ttl_ns = 60000000000ull,
 	};
 	size_t i;
 	int ncpu = libbpf_num_possible_cpus();
@@ -194,13 +198,25 @@ int lpm_put(const char *map, const char *addr, __u32 prefixlen, __u32 value)
 	return bpf_map_update_elem(map_fd(map), &k, &value, BPF_ANY);
 }
 
+int blocks_changed(void)
+{
+	struct fos1_config c;
+
+	if (config_get(&c))
+		return -1;
+	c.block_generation++;
+	return config_put(&c);
+}
+
 int block_addr_put(const char *map, const char *addr, __u64 expires_ns)
 {
 	struct fos1_block b = { .expires_ns = expires_ns, .reason = 7 };
 	struct fos1_addr a;
 
 	addr_parse(addr, &a);
-	return bpf_map_update_elem(map_fd(map), &a, &b, BPF_ANY);
+	if (bpf_map_update_elem(map_fd(map), &a, &b, BPF_ANY))
+		return -1;
+	return blocks_changed();
 }
 
 __u64 stat_get(enum fos1_stat s)

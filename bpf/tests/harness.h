@@ -57,7 +57,10 @@ int flow_put(const struct pkt_spec *s, const struct fos1_flow *f);
 int offload_flow(const struct pkt_spec *s, __u32 app_id);
 int app_policy_put(__u32 app_id, __u32 class_id, __u32 flags);
 int lpm_put(const char *map, const char *addr, __u32 prefixlen_of_family, __u32 value);
+/* Writes a block and bumps fos1_config.block_generation, as the agent must. */
 int block_addr_put(const char *map, const char *addr, __u64 expires_ns);
+/* Bumps fos1_config.block_generation. */
+int blocks_changed(void);
 __u64 stat_get(enum fos1_stat s);
 __u64 now_ns(void);
 

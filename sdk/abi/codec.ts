@@ -18,6 +18,9 @@ const address = z.string().refine(
   { message: "not an IPv4 or IPv6 address" },
 );
 const u64Pair = z.tuple([u64, u64]);
+const mac = z
+  .string()
+  .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "expected a MAC address as 6 lower-case hex pairs");
 
 /** Values as user space writes and reads them; every integer range is the C type's. */
 export const schemas = {
@@ -30,6 +33,8 @@ export const schemas = {
     classMarkMask: u32,
     classMarkShift: z.number().int().min(0).max(31),
     offloadLeaseUntilNs: u64,
+    blockGeneration: u32,
+    nexthopTtlNs: u64,
   }),
   qosClass: z.object({ skbPriority: u32, dscp: z.number().int().min(0).max(63) }),
   appPolicy: z.object({ classId: u32, flags: u32 }),
@@ -53,12 +58,18 @@ export const schemas = {
     mark: u32,
     segmentId: u32,
     sampleCount: u32,
+    blockGen: u32,
+    nhIfindex: z.tuple([u32, u32]),
+    nhMtu: z.tuple([u16, u16]),
+    nhSmac: z.tuple([mac, mac]),
+    nhDmac: z.tuple([mac, mac]),
     dscp: u8,
     packets: u64Pair,
     bytes: u64Pair,
     firstSeenNs: u64,
     lastSeenNs: u64,
     offloadDeadlineNs: u64,
+    nhCheckedNs: u64Pair,
   }),
   block: z.object({ expiresNs: u64, reason: u32 }),
   appDest: z.object({ appId: u32, expiresNs: u64 }),
@@ -101,6 +112,9 @@ function writeOne(buf: Buffer, kind: FieldLayout["kind"], at: number, v: Scalar)
     case "addr":
       addressBytes(v as string).copy(buf, at);
       return;
+    case "mac":
+      Buffer.from((v as string).replace(/:/g, ""), "hex").copy(buf, at);
+      return;
     case "pad":
       return;
   }
@@ -120,6 +134,8 @@ function readOne(buf: Buffer, kind: FieldLayout["kind"], at: number): Scalar {
       return buf.readBigUInt64LE(at);
     case "addr":
       return addressText(buf.subarray(at, at + 16));
+    case "mac":
+      return [...buf.subarray(at, at + 6)].map((b) => b.toString(16).padStart(2, "0")).join(":");
     case "pad":
       return 0;
   }

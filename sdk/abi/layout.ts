@@ -5,7 +5,7 @@
  */
 
 /** How a field is stored: native-endian integers (map memory is host order), big-endian ports, 16-byte addresses. */
-export type FieldKind = "u8" | "u16" | "u32" | "u64" | "be16" | "addr" | "pad";
+export type FieldKind = "u8" | "u16" | "u32" | "u64" | "be16" | "addr" | "mac" | "pad";
 
 export interface FieldLayout {
   /** Member name in C. */
@@ -32,6 +32,7 @@ const KIND_SIZE: Record<Exclude<FieldKind, "pad">, number> = {
   u64: 8,
   be16: 2,
   addr: 16,
+  mac: 6,
 };
 
 /** Bytes a field occupies. */
@@ -45,7 +46,7 @@ const f = (c: string, ts: string, offset: number, kind: FieldKind, count?: numbe
 export const LAYOUTS = {
   config: {
     c: "fos1_config",
-    size: 40,
+    size: 56,
     fields: [
       f("flags", "flags", 0, "u32"),
       f("sample_one_in", "sampleOneIn", 4, "u32"),
@@ -55,6 +56,9 @@ export const LAYOUTS = {
       f("class_mark_mask", "classMarkMask", 24, "u32"),
       f("class_mark_shift", "classMarkShift", 28, "u32"),
       f("offload_lease_until_ns", "offloadLeaseUntilNs", 32, "u64"),
+      f("block_generation", "blockGeneration", 40, "u32"),
+      f("pad", "", 44, "pad", 4),
+      f("nexthop_ttl_ns", "nexthopTtlNs", 48, "u64"),
     ],
   },
   qosClass: {
@@ -98,7 +102,7 @@ export const LAYOUTS = {
   },
   flow: {
     c: "fos1_flow",
-    size: 88,
+    size: 144,
     fields: [
       f("state", "state", 0, "u32"),
       f("flags", "flags", 4, "u32"),
@@ -107,13 +111,19 @@ export const LAYOUTS = {
       f("mark", "mark", 16, "u32"),
       f("segment_id", "segmentId", 20, "u32"),
       f("sample_count", "sampleCount", 24, "u32"),
-      f("dscp", "dscp", 28, "u8"),
-      f("pad", "", 29, "pad", 3),
-      f("packets", "packets", 32, "u64", 2),
-      f("bytes", "bytes", 48, "u64", 2),
-      f("first_seen_ns", "firstSeenNs", 64, "u64"),
-      f("last_seen_ns", "lastSeenNs", 72, "u64"),
-      f("offload_deadline_ns", "offloadDeadlineNs", 80, "u64"),
+      f("block_gen", "blockGen", 28, "u32"),
+      f("nh_ifindex", "nhIfindex", 32, "u32", 2),
+      f("nh_mtu", "nhMtu", 40, "u16", 2),
+      f("nh_smac", "nhSmac", 44, "mac", 2),
+      f("nh_dmac", "nhDmac", 56, "mac", 2),
+      f("dscp", "dscp", 68, "u8"),
+      f("pad", "", 69, "pad", 3),
+      f("packets", "packets", 72, "u64", 2),
+      f("bytes", "bytes", 88, "u64", 2),
+      f("first_seen_ns", "firstSeenNs", 104, "u64"),
+      f("last_seen_ns", "lastSeenNs", 112, "u64"),
+      f("offload_deadline_ns", "offloadDeadlineNs", 120, "u64"),
+      f("nh_checked_ns", "nhCheckedNs", 128, "u64", 2),
     ],
   },
   block: {

@@ -46,20 +46,27 @@ describe("struct codecs", () => {
     mark: 0x200,
     segmentId: 3,
     sampleCount: 9,
+    blockGen: 4,
+    nhIfindex: [3, 0],
+    nhMtu: [1500, 0],
+    nhSmac: ["02:fb:00:00:02:01", "00:00:00:00:00:00"],
+    nhDmac: ["02:fb:00:00:02:02", "00:00:00:00:00:00"],
     dscp: 46,
     packets: [10n, 20n],
     bytes: [1000n, 2000n],
     firstSeenNs: 5n,
     lastSeenNs: 6n,
     offloadDeadlineNs: 0xffffffffffffn,
+    nhCheckedNs: [7n, 0n],
   };
 
   it("round-trips a flow value at the C offsets", () => {
     const buf = encode("flow", flow);
-    expect(buf).toHaveLength(88);
+    expect(buf).toHaveLength(144);
     expect(buf.readUInt32LE(16)).toBe(0x200);
-    expect(buf[28]).toBe(46);
-    expect(buf.readBigUInt64LE(40)).toBe(20n);
+    expect(buf.subarray(56, 62).toString("hex")).toBe("02fb00000202");
+    expect(buf[68]).toBe(46);
+    expect(buf.readBigUInt64LE(80)).toBe(20n);
     expect(decode("flow", buf)).toEqual(flow);
   });
 
@@ -79,7 +86,7 @@ describe("struct codecs", () => {
 
   it("names the struct and field of invalid input", () => {
     expect(() => encode("qosClass", { skbPriority: 0x10011, dscp: 64 })).toThrow(/^fos1_qos_class\.dscp: /);
-    expect(() => encode("config", { ...decode("config", Buffer.alloc(40)), sampleOneIn: -1 })).toThrow(
+    expect(() => encode("config", { ...decode("config", Buffer.alloc(56)), sampleOneIn: -1 })).toThrow(
       /^fos1_config\.sampleOneIn: /,
     );
   });
