@@ -1,0 +1,145 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { compileProgram, programName, type PolicyDocument } from "../../sdk/compile/program";
+import { API_VERSION } from "../../sdk/schema/document";
+import { DOCUMENT_SCHEMAS, validateKind, type DocumentOfKind } from "../../sdk/schema/documents";
+import type { Site } from "../../sdk/schema/site";
+import { checkAgainstSite } from "../../sdk/schema/site-checks";
+import { NodeProgramResource } from "../providers/node-program-resource";
+import { ComponentArgsError } from "./component-error";
+import { isKnownNow } from "./known-value";
+
+export type PolicyKind = PolicyDocument["kind"];
+
+/** A policy spec as written in YAML (`20%`, `5m`): what components accept and custom resources carry. */
+export type SpecInput<K extends PolicyKind> = z.input<(typeof DOCUMENT_SCHEMAS)[K]>["spec"];
+
+/** Where a component's problems are reported from, for its error messages. */
+export interface ComponentIdentity {
+  /** Type token, e.g. `fos1:dpi:QosPolicy`. */
+  readonly type: string;
+  readonly name: string;
+}
+
+/** The argument a spec came in; problem paths start with it (`spec.classes[0]`, `fastPath.offload[1]`). */
+export type SpecArgument = "spec" | "fastPath" | "firewall";
+
+/**
+ * Validates a spec as the `spec` of a `kind` document named `policyName`, and
+ * what the site must confirm (uplinks, segments). Problem paths read as in the
+ * YAML document, under the argument's name: `spec.classes[0].priority`;
+ * a bad policy name is reported at `policyName`.
+ */
+export function validatePolicy<K extends PolicyKind>(
+  who: ComponentIdentity,
+  kind: K,
+  policyName: string,
+  spec: unknown,
+  site: Site,
+  argument: SpecArgument = "spec",
+): DocumentOfKind<K> {
+  const result = validateKind(kind, { apiVersion: API_VERSION, kind, metadata: { name: policyName }, spec });
+  const problems = result.ok ? checkAgainstSite(result.value, site) : result.problems;
+  if (problems.length > 0) {
+    throw new ComponentArgsError(
+      who.type,
+      who.name,
+      problems.map((p) => ({
+        ...p,
+        path: p.path.replace(/^spec(?=$|[.[])/, argument).replace(/^metadata\.name$/, "policyName"),
+      })),
+    );
+  }
+  return (result as { value: DocumentOfKind<K> }).value;
+}
+
+/**
+ * The validated document as an Output. A plain spec is validated now, so a
+ * bad argument throws from the constructor; a spec holding Outputs is
+ * validated when they resolve, and the same error fails the preview.
+ */
+export function policyDocument<K extends PolicyKind>(
+  who: ComponentIdentity,
+  kind: K,
+  policyName: string,
+  spec: pulumi.Input<SpecInput<K>>,
+  site: Site,
+  argument: SpecArgument = "spec",
+): pulumi.Output<DocumentOfKind<K>> {
+  const document = isKnownNow(spec)
+    ? pulumi.output(validatePolicy(who, kind, policyName, spec, site, argument))
+    : pulumi
+        .output(spec)
+        .apply((resolved) => validatePolicy(who, kind, policyName, resolved, site, argument));
+  return document as pulumi.Output<DocumentOfKind<K>>;
+}
+
+/** The agent's owner name of a policy, known before its spec resolves. */
+export function programNameOf(kind: PolicyKind, policyName: string): string {
+  return programName({ kind, metadata: { name: policyName } } as PolicyDocument);
+}
+
+/** What each node's agent reports for one program, as a component output. */
+export interface NodeProgramStatus {
+  readonly agentUrl: string;
+  readonly programName: string;
+  readonly hash: string;
+  readonly appliedAt: string;
+  /** Number of kernel differences found by the last refresh. */
+  readonly driftCount: number;
+}
+
+export interface DeployedPrograms {
+  readonly programName: string;
+  readonly resources: readonly NodeProgramResource[];
+  /** Node name -> compiled program hash. */
+  readonly hashes: pulumi.Output<Record<string, string>>;
+  /** Node name -> what its agent reports. */
+  readonly status: pulumi.Output<Record<string, NodeProgramStatus>>;
+}
+
+/**
+ * One NodeProgram resource per node of the site, named `${name}-<part>-<node>`
+ * and parented to the component, each fed the program compiled for its node.
+ */
+export function deployPrograms<K extends PolicyKind>(
+  parent: pulumi.ComponentResource,
+  name: string,
+  part: string,
+  kind: K,
+  policyName: string,
+  document: pulumi.Input<DocumentOfKind<K>>,
+  site: Site,
+): DeployedPrograms {
+  const owner = programNameOf(kind, policyName);
+  const nodes = site.spec.nodes;
+  const compiled = nodes.map((node) =>
+    pulumi.output(document).apply((doc) => compileProgram(doc as unknown as PolicyDocument, site, node.name)),
+  );
+  const resources = nodes.map(
+    (node, i) =>
+      new NodeProgramResource(
+        `${name}-${part}-${node.name}`,
+        { agentUrl: node.agent.url, node: node.name, programName: owner, program: compiled[i] },
+        { parent },
+      ),
+  );
+  const byNode = <T>(value: (resource: NodeProgramResource, index: number) => pulumi.Input<T>) =>
+    pulumi
+      .all(resources.map(value))
+      .apply((values) => Object.fromEntries(nodes.map((node, i) => [node.name, values[i] as T])));
+  return {
+    programName: owner,
+    resources,
+    hashes: byNode<string>((_r, i) => compiled[i].hash),
+    status: byNode<NodeProgramStatus>((r, i) =>
+      pulumi.all([r.hash, r.appliedAt, r.drift]).apply(([hash, appliedAt, drift]) => ({
+        agentUrl: nodes[i].agent.url,
+        programName: owner,
+        hash,
+        appliedAt,
+        driftCount: drift?.length ?? 0,
+      })),
+    ),
+  };
+}

@@ -1,0 +1,11 @@
+export { DpiSensor, AGENT_TOKEN_KEY, type DpiSensorArgs } from "./dpi-sensor";
+export { QosPolicy, type QosPolicyArgs } from "./qos-policy";
+export { AppRoutingPolicy, type AppRoutingPolicyArgs } from "./app-routing-policy";
+export { FirewallFastPath, type FirewallFastPathArgs } from "./firewall-fast-path";
+export type { PolicyComponentArgs } from "./base/policy-component";
+export type { NodeProgramStatus, SpecInput } from "./base/policy-programs";
+export { ComponentArgsError } from "./base/component-error";
+export { CONFIG_NAMESPACE, SITE_CONFIG_KEY, type SiteInput } from "./base/site-source";
+export { NodeProgramResource, type NodeProgramResourceArgs } from "./providers/node-program-resource";
+export { AGENT_TOKEN_CONFIG, AGENT_CA_CONFIG } from "./providers/agent-credentials";
+export { DEFAULT_IMAGES, type Images, type ImageName } from "./kubernetes/images";

@@ -1,0 +1,189 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { selectorLabels, standardLabels } from "../base/labels";
+import type { Placement } from "./manifest-types";
+import { EVENTS_DIR } from "./sensor-config";
+
+export const AGENT_COMPONENT = "fos1-agent";
+/** Capabilities the agent needs and nothing more: load eBPF, program nft/tc/ip, attach perf/tracing, raise memlock. */
+export const AGENT_CAPABILITIES = ["BPF", "NET_ADMIN", "PERFMON", "SYS_RESOURCE"] as const;
+/** Key of the agent token in its Secret. */
+export const TOKEN_KEY = "token";
+
+export interface AgentOptions extends Placement {
+  readonly image: string;
+  /** Port of the agent API (HTTPS) and its /metrics, /healthz, /readyz. */
+  readonly port: number;
+  /** Kubernetes node names of the site's routers: the DaemonSet runs on exactly these. */
+  readonly nodes: readonly string[];
+  /** Secret with `tls.crt`, `tls.key`, `ca.crt` (a cert-manager Certificate's secret). */
+  readonly tlsSecretName: pulumi.Input<string>;
+}
+
+export const agentNames = (instance: string) => ({
+  serviceAccount: `${instance}-agent`,
+  tokenSecret: `${instance}-agent-token`,
+  role: `${instance}-agent`,
+  daemonSet: `${instance}-agent`,
+  service: `${instance}-agent`,
+});
+
+export function agentServiceAccount(o: Placement): k8s.types.input.core.v1.ServiceAccount {
+  return {
+    metadata: {
+      name: agentNames(o.instance).serviceAccount,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    automountServiceAccountToken: true,
+  };
+}
+
+/** The token every agent API call carries; from the `fos1:agentToken` secret config, stored as a Pulumi secret. */
+export function agentTokenSecret(o: Placement, token: pulumi.Input<string>): k8s.types.input.core.v1.Secret {
+  return {
+    metadata: {
+      name: agentNames(o.instance).tokenSecret,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    type: "Opaque",
+    stringData: { [TOKEN_KEY]: token },
+  };
+}
+
+/** The agent only reports Kubernetes Events for alerts; it reads nothing from the API. */
+export function agentRole(o: Placement): k8s.types.input.rbac.v1.Role {
+  return {
+    metadata: {
+      name: agentNames(o.instance).role,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    rules: [{ apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }],
+  };
+}
+
+export function agentRoleBinding(o: Placement): k8s.types.input.rbac.v1.RoleBinding {
+  const names = agentNames(o.instance);
+  return {
+    metadata: {
+      name: names.role,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.role },
+    subjects: [{ kind: "ServiceAccount", name: names.serviceAccount, namespace: o.namespace }],
+  };
+}
+
+/**
+ * The eBPF loader and node agent on every router node. Host network: it
+ * programs the host's interfaces and serves its API on the node address the
+ * site config lists (`spec.nodes[].agent.url`). bpffs keeps pinned maps
+ * across restarts; /run/fos1 is where sensors leave their events.
+ */
+export function agentDaemonSet(o: AgentOptions): k8s.types.input.apps.v1.DaemonSet {
+  const names = agentNames(o.instance);
+  const probe = (path: string, periodSeconds: number) => ({
+    httpGet: { path, port: "api", scheme: "HTTPS" },
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold: 3,
+  });
+  return {
+    metadata: {
+      name: names.daemonSet,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    spec: {
+      selector: { matchLabels: selectorLabels(AGENT_COMPONENT, o.instance) },
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+      template: {
+        metadata: { labels: standardLabels(AGENT_COMPONENT, o.instance) },
+        spec: {
+          serviceAccountName: names.serviceAccount,
+          hostNetwork: true,
+          dnsPolicy: "ClusterFirstWithHostNet",
+          priorityClassName: "system-node-critical",
+          tolerations: [{ operator: "Exists" }],
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  {
+                    matchExpressions: [
+                      { key: "kubernetes.io/hostname", operator: "In", values: [...o.nodes] },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+          containers: [
+            {
+              name: "agent",
+              image: o.image,
+              args: [
+                "agent",
+                "--listen",
+                `:${o.port}`,
+                "--tls-dir",
+                "/etc/fos1/tls",
+                "--events-dir",
+                EVENTS_DIR,
+              ],
+              env: [
+                { name: "FOS1_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                {
+                  name: "FOS1_AGENT_TOKEN",
+                  valueFrom: { secretKeyRef: { name: names.tokenSecret, key: TOKEN_KEY } },
+                },
+              ],
+              ports: [{ name: "api", containerPort: o.port, protocol: "TCP" }],
+              livenessProbe: probe("/healthz", 10),
+              readinessProbe: probe("/readyz", 5),
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+              },
+              securityContext: {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { add: [...AGENT_CAPABILITIES], drop: ["ALL"] },
+              },
+              volumeMounts: [
+                { name: "bpffs", mountPath: "/sys/fs/bpf", mountPropagation: "HostToContainer" },
+                { name: "run-fos1", mountPath: "/run/fos1" },
+                { name: "tls", mountPath: "/etc/fos1/tls", readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "bpffs", hostPath: { path: "/sys/fs/bpf", type: "DirectoryOrCreate" } },
+            { name: "run-fos1", hostPath: { path: "/run/fos1", type: "DirectoryOrCreate" } },
+            { name: "tls", secret: { secretName: o.tlsSecretName } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Headless: one endpoint per agent, for Prometheus to scrape each node's /metrics. */
+export function agentService(o: AgentOptions): k8s.types.input.core.v1.Service {
+  return {
+    metadata: {
+      name: agentNames(o.instance).service,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    spec: {
+      clusterIP: "None",
+      selector: selectorLabels(AGENT_COMPONENT, o.instance),
+      ports: [{ name: "api", port: o.port, targetPort: "api", protocol: "TCP" }],
+    },
+  };
+}
