@@ -22,9 +22,6 @@
 #define BPF_FIB_LOOKUP_MARK (1U << 5)
 #endif
 
-/* Headroom for IP options and the longest TCP header when checking a GSO packet's segments. */
-#define FOS1_GSO_HDR_MAX 120
-
 static __always_inline int fib_to_cache(struct __sk_buff *skb, const struct pkt *p, struct fos1_flow *f, __u32 dir,
 					__u64 now)
 {
@@ -78,7 +75,7 @@ static __always_inline int fib_to_cache(struct __sk_buff *skb, const struct pkt 
 static __always_inline bool fits_mtu(struct __sk_buff *skb, const struct pkt *p, __u32 mtu)
 {
 	if (skb->gso_size)
-		return skb->gso_size + (p->l4_off - sizeof(struct ethhdr)) + FOS1_GSO_HDR_MAX <= mtu;
+		return skb->gso_size + (p->l4_off - sizeof(struct ethhdr)) + p->l4_hlen <= mtu;
 	return skb->len - sizeof(struct ethhdr) <= mtu;
 }
 

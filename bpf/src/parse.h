@@ -58,6 +58,7 @@ struct pkt {
 	__u8 have_addrs;  /* addresses parsed, even if a later header was not */
 	__u32 l3_off;
 	__u32 l4_off;
+	__u32 l4_hlen; /* TCP/UDP header length, for GSO segment sizes */
 };
 
 static __always_inline void addr_from_v4(struct fos1_addr *a, __be32 v4)
@@ -157,6 +158,7 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->l4_hlen = th->doff * 4;
 		return PARSE_OK;
 	}
 	case IPPROTO_UDP: {
@@ -166,6 +168,7 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 			return PARSE_MALFORMED;
 		p->sport = uh->source;
 		p->dport = uh->dest;
+		p->l4_hlen = sizeof(*uh);
 		return PARSE_OK;
 	}
 	case IPPROTO_ICMP:
