@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { createAgentServer } from "./api/server";
 import { loadAgentConfig, readToken, type AgentConfig } from "./config";
@@ -13,7 +14,7 @@ import { agentVersion } from "./version";
 
 /** What a started agent offers its owner (the process entry, or a test). */
 export interface RunningAgent {
-  /** `https://address:port` the API listens on (the real port when the config asked for port 0). */
+  /** `https://address:port` the API listens on (the real port when the config asked for port 0), or `unix:PATH`. */
   readonly url: string;
   readonly engine: ReconcileEngine;
   readonly metrics: AgentMetrics;
@@ -61,16 +62,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
     node: config.node,
     version: agentVersion(),
   });
+  const socket = config.listen.socket;
+  // A socket file left by a killed agent would make listen fail with EADDRINUSE.
+  if (socket) await rm(socket, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.listen.port, config.listen.address, () => {
+    const listening = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (socket) server.listen(socket, listening);
+    else server.listen(config.listen.port, config.listen.address, listening);
   });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(":") ? `[${address}]` : address;
-  const url = `https://${host}:${port}`;
+  const url = socket ? `unix:${socket}` : tcpUrl(server.address() as AddressInfo);
   log.info("listening", { url, node: config.node, subsystems: [...engine.wired] });
 
   const loop = startReconcileLoop(engine, config.reconcileInterval, log);
@@ -84,6 +88,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function tcpUrl({ address, port }: AddressInfo): string {
+  return `https://${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 /** The process entry: runs the agent of a config file until SIGTERM or SIGINT; resolves to the exit status. */

@@ -22,6 +22,12 @@ export const agentConfig = z.strictObject({
     .strictObject({
       address: z.string().min(1).default("0.0.0.0"),
       port: z.number().int().min(0).max(65535).default(9443),
+      /**
+       * A Unix socket path to listen on instead of the TCP address. Still HTTPS
+       * with the token; it lets the lab and tests reach an agent that runs in a
+       * network namespace with no link to theirs, through the file system.
+       */
+      socket: path.optional(),
     })
     .default({ address: "0.0.0.0", port: 9443 }),
   tls: z.strictObject({ certFile: path, keyFile: path }),

@@ -3,7 +3,7 @@ import type { ApplyResult, ProgramList, ProgramState } from "../../../sdk/agent-
 import { hashMatches, type NodeProgram } from "../../../sdk/compile/node-program";
 import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
-import type { Reconciler, Subsystem } from "../reconcile/reconciler";
+import { ConflictError, type Reconciler, type Subsystem } from "../reconcile/reconciler";
 import { SerialQueue } from "../serial-queue";
 import type { StoredProgram } from "../store/program-store";
 import { ApplyFailedError, NotReadyError, RejectedError } from "./errors";
@@ -39,6 +39,24 @@ export interface ReconcilePass {
 }
 
 const noWrites = (): Writes => ({ maps: 0, nftables: 0, tc: 0, ip: 0 });
+
+/**
+ * A subsystem's desired state for a new set of programs. The stored programs
+ * were applied before, so a failure here is the new program's fault: a
+ * conflict stays a ConflictError (409); any other reason (an HTB tree the
+ * kernel cannot build) becomes a 400 at the path the reconciler names.
+ */
+function desiredOf(reconciler: Reconciler, programs: readonly NodeProgram[]): unknown {
+  try {
+    return reconciler.desired(programs);
+  } catch (error) {
+    if (error instanceof ConflictError || !(error instanceof Error)) throw error;
+    const located = /^(spec[^\s:]*): (.*)$/s.exec(error.message);
+    throw new RejectedError(400, `the program cannot be applied to ${reconciler.subsystem}`, [
+      located ? { path: located[1], message: located[2] } : { path: "spec", message: error.message },
+    ]);
+  }
+}
 
 /**
  * The node's desired state and the only path to the kernel. Each operation
@@ -219,7 +237,7 @@ export class ReconcileEngine {
     previous: readonly NodeProgram[],
     cause: string,
   ): Promise<Writes> {
-    const desired = this.reconcilers.map((r) => r.desired(next));
+    const desired = this.reconcilers.map((r) => desiredOf(r, next));
     const writes = noWrites();
     for (const [i, reconciler] of this.reconcilers.entries()) {
       try {

@@ -306,3 +306,23 @@ describe("ReconcileEngine start-up, state and drift", () => {
     expect(await engine.delete("qos-nothing")).toBeUndefined();
   });
 });
+
+describe("ReconcileEngine with a reconciler that cannot build a program's state", () => {
+  it("refuses with 400 at the path the reconciler names, before any write", async () => {
+    const { engine, kernel } = await readyEngine();
+    const original = kernel.tc.desired.bind(kernel.tc);
+    kernel.tc.desired = (programs) => {
+      if (programs.some((p) => p.metadata.name === qos.metadata.name)) {
+        throw new Error("spec.tc[0].defaultClass: 1:1 is not a leaf class of this tree");
+      }
+      return original(programs);
+    };
+    const error = (await engine.put(qos).catch((e: unknown) => e)) as RejectedError;
+    expect(error).toBeInstanceOf(RejectedError);
+    expect(error.status).toBe(400);
+    expect(error.problems).toEqual([
+      { path: "spec.tc[0].defaultClass", message: "1:1 is not a leaf class of this tree" },
+    ]);
+    expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
+  });
+});
