@@ -11,6 +11,7 @@ import {
 } from "./base/policy-programs";
 import { CONFIG_NAMESPACE, resolveSite } from "./base/site-source";
 import {
+  agentConfigMap,
   agentDaemonSet,
   agentRole,
   agentRoleBinding,
@@ -189,10 +190,19 @@ export class DpiSensor extends pulumi.ComponentResource {
     const at: Placement = { namespace, instance: name };
     const nodes = site.spec.nodes.map((n) => n.name);
     const tlsSecretName = args.agentTlsSecretName ?? `${name}-agent-tls`;
-    const agent: AgentOptions = { ...at, image: images.agent, port, nodes, tlsSecretName };
+    const agent: AgentOptions = {
+      ...at,
+      image: images.agent,
+      port,
+      nodes,
+      tlsSecretName,
+      site,
+      mirrorInterface: spec.mirrorInterface,
+    };
 
     new k8s.core.v1.ServiceAccount(`${name}-agent-service-account`, agentServiceAccount(at), parent);
     new k8s.core.v1.Secret(`${name}-agent-token`, agentTokenSecret(at, token), parent);
+    new k8s.core.v1.ConfigMap(`${name}-agent-config`, agentConfigMap(agent), parent);
     new k8s.rbac.v1.Role(`${name}-agent-role`, agentRole(at), parent);
     new k8s.rbac.v1.RoleBinding(`${name}-agent-role-binding`, agentRoleBinding(at), parent);
     new k8s.apps.v1.DaemonSet(`${name}-agent`, agentDaemonSet(agent), parent);

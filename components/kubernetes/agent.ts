@@ -2,7 +2,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { selectorLabels, standardLabels } from "../base/labels";
 import type { Placement } from "./manifest-types";
-import { EVENTS_DIR } from "./sensor-config";
+import { AGENT_PATHS, renderAgentConfigs } from "./agent-config";
+import type { Site } from "../../sdk/schema/site";
 
 export const AGENT_COMPONENT = "fos1-agent";
 /** Capabilities the agent needs and nothing more: load eBPF, program nft/tc/ip, attach perf/tracing, raise memlock. */
@@ -18,11 +19,15 @@ export interface AgentOptions extends Placement {
   readonly nodes: readonly string[];
   /** Secret with `tls.crt`, `tls.key`, `ca.crt` (a cert-manager Certificate's secret). */
   readonly tlsSecretName: pulumi.Input<string>;
+  readonly site: Site;
+  /** The sensors' capture interface, which the agent mirrors inspected traffic to. */
+  readonly mirrorInterface: string;
 }
 
 export const agentNames = (instance: string) => ({
   serviceAccount: `${instance}-agent`,
   tokenSecret: `${instance}-agent-token`,
+  config: `${instance}-agent-config`,
   role: `${instance}-agent`,
   daemonSet: `${instance}-agent`,
   service: `${instance}-agent`,
@@ -49,6 +54,18 @@ export function agentTokenSecret(o: Placement, token: pulumi.Input<string>): k8s
     },
     type: "Opaque",
     stringData: { [TOKEN_KEY]: token },
+  };
+}
+
+/** Every node's agent config file; the pod picks `<its node>.yaml`. */
+export function agentConfigMap(o: AgentOptions): k8s.types.input.core.v1.ConfigMap {
+  return {
+    metadata: {
+      name: agentNames(o.instance).config,
+      namespace: o.namespace,
+      labels: standardLabels(AGENT_COMPONENT, o.instance),
+    },
+    data: renderAgentConfigs(o.site, o.port, o.mirrorInterface),
   };
 }
 
@@ -80,8 +97,11 @@ export function agentRoleBinding(o: Placement): k8s.types.input.rbac.v1.RoleBind
 /**
  * The eBPF loader and node agent on every router node. Host network: it
  * programs the host's interfaces and serves its API on the node address the
- * site config lists (`spec.nodes[].agent.url`). bpffs keeps pinned maps
- * across restarts; /run/fos1 is where sensors leave their events.
+ * site config lists (`spec.nodes[].agent.url`), which is how Pulumi (from CI
+ * with a route to the routers) and the controller reach it. Kubernetes node
+ * names are the site's node names. bpffs keeps pinned maps and the state
+ * directory keeps programs across restarts; /run/fos1 is where sensors leave
+ * their events.
  */
 export function agentDaemonSet(o: AgentOptions): k8s.types.input.apps.v1.DaemonSet {
   const names = agentNames(o.instance);
@@ -125,22 +145,8 @@ export function agentDaemonSet(o: AgentOptions): k8s.types.input.apps.v1.DaemonS
             {
               name: "agent",
               image: o.image,
-              args: [
-                "agent",
-                "--listen",
-                `:${o.port}`,
-                "--tls-dir",
-                "/etc/fos1/tls",
-                "--events-dir",
-                EVENTS_DIR,
-              ],
-              env: [
-                { name: "FOS1_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-                {
-                  name: "FOS1_AGENT_TOKEN",
-                  valueFrom: { secretKeyRef: { name: names.tokenSecret, key: TOKEN_KEY } },
-                },
-              ],
+              args: ["--config", `${AGENT_PATHS.configDir}/$(FOS1_NODE_NAME).yaml`],
+              env: [{ name: "FOS1_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
               ports: [{ name: "api", containerPort: o.port, protocol: "TCP" }],
               livenessProbe: probe("/healthz", 10),
               readinessProbe: probe("/readyz", 5),
@@ -157,14 +163,20 @@ export function agentDaemonSet(o: AgentOptions): k8s.types.input.apps.v1.DaemonS
               volumeMounts: [
                 { name: "bpffs", mountPath: "/sys/fs/bpf", mountPropagation: "HostToContainer" },
                 { name: "run-fos1", mountPath: "/run/fos1" },
-                { name: "tls", mountPath: "/etc/fos1/tls", readOnly: true },
+                { name: "state", mountPath: AGENT_PATHS.stateDir },
+                { name: "config", mountPath: AGENT_PATHS.configDir, readOnly: true },
+                { name: "tls", mountPath: AGENT_PATHS.tlsDir, readOnly: true },
+                { name: "token", mountPath: AGENT_PATHS.tokenDir, readOnly: true },
               ],
             },
           ],
           volumes: [
             { name: "bpffs", hostPath: { path: "/sys/fs/bpf", type: "DirectoryOrCreate" } },
             { name: "run-fos1", hostPath: { path: "/run/fos1", type: "DirectoryOrCreate" } },
+            { name: "state", hostPath: { path: AGENT_PATHS.stateDir, type: "DirectoryOrCreate" } },
+            { name: "config", configMap: { name: names.config } },
             { name: "tls", secret: { secretName: o.tlsSecretName } },
+            { name: "token", secret: { secretName: names.tokenSecret } },
           ],
         },
       },

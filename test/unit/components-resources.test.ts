@@ -12,6 +12,7 @@ import {
 } from "@fos1/dpi/components";
 import { compileProgram, type PolicyDocument } from "@fos1/dpi/sdk/compile";
 import { validateKind } from "@fos1/dpi/sdk/schema";
+import { parseAgentConfig } from "@fos1/dpi/agent/src/config";
 import {
   AGENT_TOKEN,
   REPO,
@@ -232,6 +233,7 @@ describe("DpiSensor", () => {
         "ConfigMap",
         "ConfigMap",
         "ConfigMap",
+        "ConfigMap",
         "CustomResourceDefinition",
         "CustomResourceDefinition",
         "DaemonSet",
@@ -285,6 +287,26 @@ describe("DpiSensor", () => {
     const token = one("kubernetes:core/v1:Secret", "s-agent-token");
     expect(isSecret(token.stringData)).toBe(true);
     expect(unwrapSecrets(token)).toMatchObject({ stringData: { token: AGENT_TOKEN } });
+  });
+
+  it("gives every node an agent config file the agent accepts, with that node's interfaces", async () => {
+    new DpiSensor("cfg", { spec: spec as never });
+    await settle(registered);
+    const data = one("kubernetes:core/v1:ConfigMap", "cfg-agent-config").data as Record<string, string>;
+    expect(Object.keys(data).sort()).toEqual(["router-1.yaml", "router-2.yaml"]);
+    const router2 = parseAgentConfig(data["router-2.yaml"], "router-2.yaml");
+    expect(router2.node).toBe("router-2");
+    expect(router2.listen.port).toBe(9443);
+    expect(router2.interfaces.uplinks).toEqual({ isp1: "wan1", isp2: "wan2", mpls: "mpls1" });
+    expect(parseAgentConfig(data["router-1.yaml"], "router-1.yaml").interfaces.uplinks.mpls).toBe("mpls0");
+    const pod = one("kubernetes:apps/v1:DaemonSet", "cfg-agent").spec.template.spec;
+    expect(pod.containers[0].args).toEqual(["--config", "/etc/fos1/agent/$(FOS1_NODE_NAME).yaml"]);
+    const mounts = Object.fromEntries(
+      pod.containers[0].volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]),
+    );
+    expect(router2.tokenFile.startsWith(mounts.token + "/")).toBe(true);
+    expect(router2.tls.certFile.startsWith(mounts.tls + "/")).toBe(true);
+    expect(router2.stateDir).toBe(mounts.state);
   });
 
   it("sizes every engine at 1 CPU and 1 GiB per Gbit/s, never less than one of each", async () => {

@@ -1,0 +1,43 @@
+import { stringify } from "yaml";
+import type { Site } from "../../sdk/schema/site";
+
+/** Where the agent pod finds what its config file names. */
+export const AGENT_PATHS = {
+  configDir: "/etc/fos1/agent",
+  tlsDir: "/etc/fos1/tls",
+  tokenDir: "/etc/fos1/token",
+  stateDir: "/var/lib/fos1-dpi",
+} as const;
+
+/**
+ * One agent config file per site node (`<node>.yaml`), in the agent's own
+ * config format: the node's name, its uplink and LAN interfaces (with the
+ * node's overrides), and the paths where the pod mounts its TLS pair, token
+ * and state. A DaemonSet has one pod template, so every pod mounts all files
+ * and picks its own by node name.
+ */
+export function renderAgentConfigs(
+  site: Site,
+  port: number,
+  mirrorInterface: string,
+): Record<string, string> {
+  return Object.fromEntries(
+    site.spec.nodes.map((node) => {
+      const config = {
+        node: node.name,
+        listen: { address: "0.0.0.0", port },
+        tls: { certFile: `${AGENT_PATHS.tlsDir}/tls.crt`, keyFile: `${AGENT_PATHS.tlsDir}/tls.key` },
+        tokenFile: `${AGENT_PATHS.tokenDir}/token`,
+        stateDir: AGENT_PATHS.stateDir,
+        interfaces: {
+          uplinks: Object.fromEntries(
+            site.spec.uplinks.map((u) => [u.name, node.interfaces?.[u.name] ?? u.interface]),
+          ),
+          lan: [...site.spec.lan.interfaces],
+          mirror: mirrorInterface,
+        },
+      };
+      return [`${node.name}.yaml`, stringify(config)];
+    }),
+  );
+}
