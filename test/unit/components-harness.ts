@@ -161,3 +161,33 @@ export function kubernetesObjects(registered: readonly Registered[]): Record<str
       return { apiVersion, kind, metadata, ...rest };
     });
 }
+
+/** `a.b[0].c` -> old => new, for every leaf that differs between two input trees. */
+export function leafChanges(before: unknown, after: unknown, path = ""): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+  if (isObject(before) && isObject(after) && Array.isArray(before) === Array.isArray(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort((a, b) =>
+      Array.isArray(before) ? Number(a) - Number(b) : a.localeCompare(b),
+    );
+    return keys.flatMap((key) =>
+      leafChanges(
+        before[key],
+        after[key],
+        Array.isArray(before) ? `${path}[${key}]` : path ? `${path}.${key}` : key,
+      ),
+    );
+  }
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  const show = (v: unknown) => (v === undefined ? "(absent)" : JSON.stringify(v));
+  return [`${path}: ${show(before)} => ${show(after)}`];
+}
+
+/** Registrations keyed by `type name`, inputs without the serialised provider (which never differs in meaning). */
+export function byResource(registered: readonly Registered[]): Map<string, Record<string, unknown>> {
+  return new Map(
+    registered.map((r) => {
+      const { __provider: _provider, ...inputs } = unwrapSecrets(r.inputs) as Record<string, unknown>;
+      return [`${r.type} ${r.name}`, inputs];
+    }),
+  );
+}
