@@ -186,7 +186,8 @@ export function leafChanges(before: unknown, after: unknown, path = ""): string[
 export function byResource(registered: readonly Registered[]): Map<string, Record<string, unknown>> {
   return new Map(
     registered.map((r) => {
-      const { __provider: _provider, ...inputs } = unwrapSecrets(r.inputs) as Record<string, unknown>;
+      const inputs = { ...(unwrapSecrets(r.inputs) as Record<string, unknown>) };
+      delete inputs.__provider;
       return [`${r.type} ${r.name}`, inputs];
     }),
   );
