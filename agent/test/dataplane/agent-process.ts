@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type Server } from "node:net";
+import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,7 +17,8 @@ const agentBin = join(root, "agent", "src", "bin.ts");
 export interface KernelSnapshot {
   readonly nft: unknown;
   readonly qdiscs: unknown;
-  readonly classes: unknown;
+  /** `tc class show` text: tc 6.1 prints HTB classes as text even with -j. */
+  readonly classes: string;
   readonly rules: unknown;
   readonly routes: unknown;
 }
@@ -55,6 +56,7 @@ export class AgentLab {
   private readonly tls = selfSignedTls();
   private readonly socket = join(this.dir, "agent.sock");
   private relay?: Server;
+  private readonly relayed = new Set<Socket>();
   private relayPort = 0;
   private agent?: ChildProcess;
   /** Everything the agent printed, for assertions on its logs and for failure messages. */
@@ -101,6 +103,8 @@ export class AgentLab {
       }),
     );
     this.relay = createServer((client) => {
+      this.relayed.add(client);
+      client.on("close", () => this.relayed.delete(client));
       const upstream = connect(this.socket);
       client.pipe(upstream).pipe(client);
       upstream.on("error", () => client.destroy());
@@ -189,7 +193,7 @@ export class AgentLab {
     return {
       nft: await json(["nft", "-j", "list", "ruleset"]),
       qdiscs: await json(["tc", "-j", "qdisc", "show"]),
-      classes: await json(["tc", "-j", "class", "show", "dev", "acwan1"]),
+      classes: await this.exec(["tc", "class", "show", "dev", "acwan1"]),
       rules: await json(["ip", "-j", "rule"]),
       routes: await json(["ip", "-j", "route", "show", "table", "all"]),
     };
@@ -218,6 +222,7 @@ export class AgentLab {
   /** Stops the agent and deletes the namespaces (their interfaces go with them), whatever state they are in. */
   async teardown(): Promise<void> {
     await this.kill9();
+    for (const socket of this.relayed) socket.destroy();
     await new Promise<void>((resolve) => (this.relay ? this.relay.close(() => resolve()) : resolve()));
     this.relay = undefined;
     for (const ns of Object.values(this.ns)) await run("ip", ["netns", "del", ns]).catch(() => undefined);
