@@ -16,6 +16,46 @@ export const SERVER = "192.0.2.10";
 export const CLIENT = "10.10.1.2";
 
 /**
+ * The DESIGN.md QoS policy, verbatim but for its name, the uplinks it shapes
+ * (all when absent) and web's maximum, which tests change.
+ */
+export function qosPolicyYaml(name: string, options: { uplinks?: string[]; webMax?: string } = {}): string {
+  const uplinks = options.uplinks ? `  uplinks: [${options.uplinks.join(", ")}]\n` : "";
+  return `apiVersion: networking.fos1.io/v1
+kind: QoSPolicy
+metadata: { name: ${name} }
+spec:
+${uplinks}  classes:
+    - name: voip
+      applications: ["sip", "rtp", "skype", "teams", "zoom"]
+      priority: high
+      bandwidth: { min: 20%, max: 40% }
+    - name: web
+      applications: ["http", "https"]
+      priority: medium
+      bandwidth: { min: 10%, max: ${options.webMax ?? "60%"} }
+    - name: bulk
+      applications: ["bittorrent", "ftp", "storage"]
+      priority: low
+      bandwidth: { max: 20% }
+`;
+}
+
+/** The DESIGN.md RoutingPolicy without its MPLS rule (the test site has two uplinks): streaming via isp2, guests via isp1. */
+export const ROUTING_POLICY_YAML = `apiVersion: networking.fos1.io/v1
+kind: RoutingPolicy
+metadata: { name: application-routing }
+spec:
+  rules:
+    - name: streaming-via-isp2
+      applications: ["netflix", "youtube", "spotify"]
+      action: { routeVia: isp2 }
+    - name: guest-via-internet
+      networkSegment: guest
+      action: { routeVia: default-internet }
+`;
+
+/**
  * A router site made of network namespaces on the local kernel: a client LAN,
  * the router (where the agent's reconcilers act), and two uplinks isp1 and
  * isp2, each a namespace holding the server address. Links are veth pairs

@@ -1,7 +1,7 @@
 import type { Command } from "@fos1/dpi/agent/src/kernel/command";
 import { TcReconciler } from "@fos1/dpi/agent/src/reconcile/tc-reconciler";
 import type { NodeProgram } from "@fos1/dpi/sdk/compile";
-import { TestSite } from "./site";
+import { qosPolicyYaml, TestSite } from "./site";
 
 /**
  * The tc reconciler against the real kernel, in the router namespace of a
@@ -10,25 +10,6 @@ import { TestSite } from "./site";
  * the reconciler's pfifo fallback (asserted, not assumed).
  */
 jest.setTimeout(60_000);
-
-const qosYaml = (name: string, uplinks?: string[], webMax = "60%") => `apiVersion: networking.fos1.io/v1
-kind: QoSPolicy
-metadata: { name: ${name} }
-spec:
-${uplinks ? `  uplinks: [${uplinks.join(", ")}]\n` : ""}  classes:
-    - name: voip
-      applications: ["sip", "rtp", "skype", "teams", "zoom"]
-      priority: high
-      bandwidth: { min: 20%, max: 40% }
-    - name: web
-      applications: ["http", "https"]
-      priority: medium
-      bandwidth: { min: 10%, max: ${webMax} }
-    - name: bulk
-      applications: ["bittorrent", "ftp", "storage"]
-      priority: low
-      bandwidth: { max: 20% }
-`;
 
 interface Qdisc {
   kind: string;
@@ -59,7 +40,7 @@ beforeEach(async () => {
 afterEach(() => site.teardown());
 
 it("builds each uplink's tree so that reading back equals the program, and a second apply writes nothing", async () => {
-  const [qos] = site.compile(qosYaml("default-qos-policy"));
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
   const desired = reconciler.desired([qos]);
   expect(await reconciler.leafQdisc()).toBe("pfifo");
 
@@ -86,11 +67,11 @@ it("builds each uplink's tree so that reading back equals the program, and a sec
 });
 
 it("a changed class is changed in place, alone: same qdiscs, one tc command", async () => {
-  const [qos] = site.compile(qosYaml("default-qos-policy"));
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
   await reconciler.apply(reconciler.desired([qos]));
   const before = await qdiscs(site.dev.wan1);
 
-  const [narrower] = site.compile(qosYaml("default-qos-policy", undefined, "50%"));
+  const [narrower] = site.compile(qosPolicyYaml("default-qos-policy", { webMax: "50%" }));
   const desired = reconciler.desired([narrower]);
   expect(reconciler.diff(desired, await reconciler.read())).toEqual([
     {
@@ -121,7 +102,9 @@ it("a changed class is changed in place, alone: same qdiscs, one tc command", as
 
 it("removing a program removes its tree and leaves the other program's tree as it was", async () => {
   const [isp1Qos, isp2Qos] = site.compile(
-    qosYaml("isp1-qos", ["isp1"]) + "---\n" + qosYaml("isp2-qos", ["isp2"]),
+    qosPolicyYaml("isp1-qos", { uplinks: ["isp1"] }) +
+      "---\n" +
+      qosPolicyYaml("isp2-qos", { uplinks: ["isp2"] }),
   );
   await reconciler.apply(reconciler.desired([isp1Qos, isp2Qos]));
   const isp2Before = await qdiscs(site.dev.wan2);
@@ -132,7 +115,7 @@ it("removing a program removes its tree and leaves the other program's tree as i
 });
 
 it("reports a deleted qdisc and an out-of-band class change as drift, and apply repairs them", async () => {
-  const [qos] = site.compile(qosYaml("default-qos-policy"));
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
   const desired = reconciler.desired([qos]);
   await reconciler.apply(desired);
 
@@ -167,7 +150,7 @@ it("reports a deleted qdisc and an out-of-band class change as drift, and apply 
 });
 
 it("a program naming a missing device fails before writing anything: no half-built tree anywhere", async () => {
-  const [qos] = site.compile(qosYaml("default-qos-policy"));
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
   const broken: NodeProgram = {
     ...qos,
     spec: { ...qos.spec, tc: [qos.spec.tc[0], { ...qos.spec.tc[1], device: "akgone0" }] },
@@ -180,7 +163,7 @@ it("a program naming a missing device fails before writing anything: no half-bui
 });
 
 it("a tree the kernel rejects part-way is torn down, not left half-built", async () => {
-  const [qos] = site.compile(qosYaml("default-qos-policy", ["isp1"]));
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy", { uplinks: ["isp1"] }));
   const classes = qos.spec.tc[0].classes;
   // Line 7 of the batch (a class of rate 0) is refused after the root and five classes were built.
   const bad: NodeProgram = {
@@ -216,7 +199,7 @@ it("leaves devices no program owns alone, unless their root is a tree fos1 made"
     "latency",
     "50ms",
   );
-  const [qos] = site.compile(qosYaml("isp1-qos", ["isp1"]));
+  const [qos] = site.compile(qosPolicyYaml("isp1-qos", { uplinks: ["isp1"] }));
   await reconciler.apply(reconciler.desired([qos]));
   expect(await rootOf(site.dev.wan2)).toMatchObject({ kind: "tbf", handle: "5:" });
 
