@@ -9,7 +9,8 @@
  * so C and TypeScript agree without compiler-specific rules. Addresses are 16
  * bytes in network order; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so one
  * map serves both families. Ports are in network byte order. Times are
- * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns).
+ * CLOCK_MONOTONIC nanoseconds, read by the programs at tick resolution
+ * (bpf_ktime_get_coarse_ns), so they may lag user space by up to one tick.
  */
 #ifndef FOS1_H
 #define FOS1_H

@@ -204,7 +204,8 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	cfg = config_get();
 	if (!cfg)
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
+	/* Tick resolution is ample for TTLs and deadlines, and half the cost of the precise clock. */
+	now = bpf_ktime_get_coarse_ns();
 	if (ret != PARSE_OK) {
 		/* Malformed and fragmented packets never touch the flow table; the sensors still see them. */
 		if (p.have_addrs && addr_blocked(&p, now)) {
