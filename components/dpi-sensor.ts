@@ -55,7 +55,7 @@ export interface DpiSensorArgs extends PolicyComponentArgs {
   /**
    * Deploy the agent, sensors, controller, CRDs and monitoring to the
    * cluster of the current Kubernetes provider. Off for sites whose routers
-   * are plain Linux hosts (see LinuxHostAgent): then only the agents are programmed.
+   * are plain Linux hosts running the agent themselves: then only the agents are programmed.
    * @default true
    */
   readonly kubernetes?: boolean;
@@ -118,8 +118,11 @@ const MAX_NAME = 45;
  * ```
  */
 export class DpiSensor extends pulumi.ComponentResource {
+  /** The agents' owner name of the sensor program (`sensor-<policyName>`). */
   readonly programName: string;
+  /** Node name -> hash of the sensor program compiled for it. */
   readonly programHashes: pulumi.Output<Record<string, string>>;
+  /** Node name -> what its agent reports (hash applied, time, drift count). */
   readonly nodeStatus: pulumi.Output<Record<string, NodeProgramStatus>>;
   /** Namespace of the deployed objects (undefined when `kubernetes` is off). */
   readonly namespace: pulumi.Output<string | undefined>;
