@@ -27,16 +27,30 @@ const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
  * or undefined when it names no IP protocol (Zeek's `unknown_transport`).
  */
 export function normalizeProtocol(value: string | number): string | undefined {
-  const text = String(value).trim().toLowerCase();
+  const known = typeof value === "string" ? PROTOCOL_BY_SPELLING.get(value) : undefined;
+  return known ?? protocolName(String(value).trim().toLowerCase());
+}
+
+function protocolName(text: string): string | undefined {
   const number = /^[0-9]{1,3}$/.test(text) ? Number(text) : PROTOCOL_NUMBERS[text];
   if (number === undefined || number > 255) return undefined;
   return PROTOCOL_NAMES[number] ?? String(number);
 }
 
+// The spellings engines usually write (`TCP`, `tcp`, `Tcp`, `6`), looked up before the general path: it runs per line.
+const PROTOCOL_BY_SPELLING: ReadonlyMap<string, string> = new Map(
+  Object.entries(PROTOCOL_NUMBERS).flatMap(([name, number]) =>
+    [name, name.toUpperCase(), `${name[0].toUpperCase()}${name.slice(1)}`, String(number)].map(
+      (spelling) => [spelling, protocolName(name) as string] as const,
+    ),
+  ),
+);
+
 /** One spelling per address (IPv6 compressed, lower case) so blocks and caches match across engines. */
 export function canonicalIp(address: string): string {
-  const family = isIP(address);
-  if (family === 6) return new SocketAddress({ address, family: "ipv6" }).address;
+  // Only IPv6 has spellings to choose between; a colon is the cheap test for it.
+  if (address.includes(":") && isIP(address) === 6)
+    return new SocketAddress({ address, family: "ipv6" }).address;
   return address;
 }
 
@@ -59,22 +73,23 @@ export interface FlowInput {
  * and ICMP over IPv6 named icmpv6 even where the engine calls it icmp (Zeek).
  */
 export function flowTuple(input: FlowInput): FlowTuple {
-  const ipVersion = isIP(input.srcIp) === 6 ? 6 : 4;
+  const ipVersion = input.srcIp.includes(":") && isIP(input.srcIp) === 6 ? 6 : 4;
   const protocol = input.protocol === "icmp" && ipVersion === 6 ? "icmpv6" : input.protocol;
   const isIcmp = protocol === "icmp" || protocol === "icmpv6";
-  return prune({
+  const flow: { -readonly [K in keyof FlowTuple]: FlowTuple[K] } = {
     srcIp: canonicalIp(input.srcIp),
     dstIp: canonicalIp(input.dstIp),
-    srcPort: isIcmp ? undefined : input.srcPort,
-    dstPort: isIcmp ? undefined : input.dstPort,
     protocol,
     ipVersion,
-    vlan: input.vlan && input.vlan.length > 0 ? [...input.vlan] : undefined,
-    icmpType: isIcmp ? input.icmpType : undefined,
-    icmpCode: isIcmp ? input.icmpCode : undefined,
-    flowId: input.flowId,
-    communityId: input.communityId,
-  });
+  };
+  if (!isIcmp && input.srcPort !== undefined) flow.srcPort = input.srcPort;
+  if (!isIcmp && input.dstPort !== undefined) flow.dstPort = input.dstPort;
+  if (input.vlan && input.vlan.length > 0) flow.vlan = [...input.vlan];
+  if (isIcmp && input.icmpType !== undefined) flow.icmpType = input.icmpType;
+  if (isIcmp && input.icmpCode !== undefined) flow.icmpCode = input.icmpCode;
+  if (input.flowId !== undefined) flow.flowId = input.flowId;
+  if (input.communityId !== undefined) flow.communityId = input.communityId;
+  return flow;
 }
 
 /** Lower case without a trailing dot or `:port`; undefined for empty values and bare IP addresses, which name no service. */
@@ -90,6 +105,8 @@ export function normalizeServerName(value: string | undefined): string | undefin
 /** The object without its undefined fields, so events compare and serialise cleanly. */
 export function prune<T extends object>(value: T): T {
   const kept: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) kept[key] = v;
+  const record = value as Record<string, unknown>;
+  // for...in: no entry arrays per call; the parts are plain literals without inherited keys.
+  for (const key in record) if (record[key] !== undefined) kept[key] = record[key];
   return kept as T;
 }

@@ -25,11 +25,46 @@ export function parseJsonObject(line: string): { ok: true; record: JsonRecord } 
  * to the parsed value when the text cannot be found or does not agree with it.
  */
 export function numberText(line: string, key: string, parsed: number): string {
-  const match = new RegExp(
-    `"${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)`,
-  ).exec(line);
-  if (match && Number(match[1]) === parsed) return match[1];
+  const text = literalAfterKey(line, `"${key}"`);
+  if (text !== undefined && Number(text) === parsed) return text;
   return String(parsed);
+}
+
+/** The number literal after the first `"key"\s*:\s*` in the line that has one; scanned, not matched by a RegExp, as it runs per line. */
+function literalAfterKey(line: string, quotedKey: string): string | undefined {
+  for (let found = line.indexOf(quotedKey); found !== -1; found = line.indexOf(quotedKey, found + 1)) {
+    let at = skipSpace(line, found + quotedKey.length);
+    if (line.charCodeAt(at) !== COLON) continue;
+    at = skipSpace(line, at + 1);
+    const start = at;
+    if (line.charCodeAt(at) === MINUS) at++;
+    if (!isDigit(line.charCodeAt(at))) continue;
+    while (at < line.length && isNumberChar(line.charCodeAt(at))) at++;
+    return line.slice(start, at);
+  }
+  return undefined;
+}
+
+const COLON = 0x3a;
+const MINUS = 0x2d;
+
+function skipSpace(line: string, at: number): number {
+  let i = at;
+  for (
+    let c = line.charCodeAt(i);
+    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+    c = line.charCodeAt(++i)
+  );
+  return i;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+/** [0-9.eE+-] */
+function isNumberChar(code: number): boolean {
+  return isDigit(code) || code === 0x2e || code === 0x65 || code === 0x45 || code === 0x2b || code === MINUS;
 }
 
 /** Field paths compiled for omitPaths: `true` marks a removed field, a nested tree a partly removed object. */

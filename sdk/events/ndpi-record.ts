@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
+import { fastSchema } from "./fast-schema";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
 import { numberText, omitPaths, parseJsonObject, pathTree } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
@@ -43,13 +44,14 @@ export const ndpiRecordSchema = z.object({
 });
 export type NdpiRecord = z.infer<typeof ndpiRecordSchema>;
 
+const parseNdpiFields = fastSchema(ndpiRecordSchema);
 const MAPPED_PATHS = pathTree(Object.keys(ndpiRecordSchema.shape).map((key) => [key]));
 
 /** One `fos1-ndpi-sensor` line as a DpiEvent. Total: never throws. */
 export function parseNdpiRecord(line: string): ParseResult {
   const json = parseJsonObject(line);
   if (!json.ok) return json;
-  const parsed = ndpiRecordSchema.safeParse(json.record);
+  const parsed = parseNdpiFields(json.record);
   if (!parsed.success) return reject("invalid-field", describeIssue(parsed.error));
   const record = parsed.data;
   const protocol = normalizeProtocol(record.proto);

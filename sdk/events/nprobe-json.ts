@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
+import { fastSchema } from "./fast-schema";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
 import { omitPaths, parseJsonObject, pathTree, type JsonRecord } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
@@ -89,6 +90,7 @@ const nprobeRecord = z.object({
   FLOW_SERVER_NAME: text,
 });
 type NprobeRecord = z.infer<typeof nprobeRecord>;
+const parseNprobeFields = fastSchema(nprobeRecord);
 const MAPPED_PATHS = pathTree(Object.keys(nprobeRecord.shape).map((key) => [key]));
 
 /**
@@ -101,7 +103,7 @@ export function parseNprobeJson(line: string): ParseResult {
   const json = parseJsonObject(line);
   if (!json.ok) return json;
   const record = withLabels(json.record);
-  const parsed = nprobeRecord.safeParse(record);
+  const parsed = parseNprobeFields(record);
   if (!parsed.success) return reject("invalid-field", describeIssue(parsed.error));
   const flow = parsed.data;
 

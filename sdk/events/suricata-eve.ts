@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import type { ActionHint, EventDns, EventKind } from "./dpi-event";
+import { fastSchema } from "./fast-schema";
 import { flowTuple, normalizeProtocol, normalizeServerName, prune } from "./flow-tuple";
 import { numberText, omitPaths, parseJsonObject, pathTree } from "./json-line";
 import { describeIssue, reject, type ParseResult } from "./parse-result";
@@ -8,9 +9,9 @@ import { ANOMALY_RISK, riskFromSuricataSeverity, SURICATA_DROP_RISK } from "./ri
 import { isoToEpochMs } from "./timestamp";
 import { flowIdNumber, ipText, portNumber, unsigned } from "./wire-types";
 
-const hashObject = z.looseObject({ hash: z.string().optional() });
+const hashObject = z.object({ hash: z.string().optional() });
 
-const dnsAnswer = z.looseObject({
+const dnsAnswer = z.object({
   rrname: z.string().optional(),
   rrtype: z.string().optional(),
   ttl: z.number().nonnegative().optional(),
@@ -19,21 +20,20 @@ const dnsAnswer = z.looseObject({
 
 // EVE's dns object in all three layouts: v1 (one answer per event), v2
 // (`answers` list and/or `grouped` by type) and v3 (`queries` list).
-const eveDns = z.looseObject({
+const eveDns = z.object({
   type: z.string().optional(),
   rrname: z.string().optional(),
   rrtype: z.string().optional(),
   rcode: z.string().optional(),
   ttl: z.number().nonnegative().optional(),
   rdata: z.unknown().optional(),
-  queries: z
-    .array(z.looseObject({ rrname: z.string().optional(), rrtype: z.string().optional() }))
-    .optional(),
+  queries: z.array(z.object({ rrname: z.string().optional(), rrtype: z.string().optional() })).optional(),
   answers: z.array(dnsAnswer).optional(),
   grouped: z.record(z.string(), z.array(z.unknown())).optional(),
 });
 
-const eveRecord = z.looseObject({
+// Objects strip what they do not name: `extra` is built from the raw record.
+const eveRecord = z.object({
   timestamp: z.string(),
   event_type: z.string().min(1),
   flow_id: flowIdNumber.optional(),
@@ -102,6 +102,7 @@ const eveRecord = z.looseObject({
     .optional(),
 });
 type EveRecord = z.infer<typeof eveRecord>;
+const parseEveRecord = fastSchema(eveRecord);
 
 const KIND_BY_EVENT_TYPE: Readonly<Record<string, EventKind>> = {
   alert: "alert",
@@ -163,7 +164,7 @@ const MAPPED_PATHS_WITH_DNS_ANSWERS = pathTree([...MAPPED_PATH_LIST, ["dns", "an
 export function parseSuricataEve(line: string): ParseResult {
   const json = parseJsonObject(line);
   if (!json.ok) return json;
-  const parsed = eveRecord.safeParse(json.record);
+  const parsed = parseEveRecord(json.record);
   if (!parsed.success) return reject("invalid-field", describeIssue(parsed.error));
   const eve = parsed.data;
 

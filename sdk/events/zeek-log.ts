@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { buildEvent, engineApplication } from "./build-event";
 import type { ActionHint, EventKind } from "./dpi-event";
+import { fastSchema } from "./fast-schema";
 import { flowTuple, normalizeProtocol, normalizeServerName } from "./flow-tuple";
 import {
   numberText,
@@ -71,6 +72,10 @@ const LOG_FIELDS = {
   weird: z.object({ name: optionalText, source: optionalText }),
   dpd: z.object({ analyzer: optionalText, failure_reason: optionalText }),
 };
+const parseZeekBase = fastSchema(zeekBase);
+const PARSE_LOG_FIELDS: ReadonlyMap<string, ReturnType<typeof fastSchema>> = new Map(
+  Object.entries(LOG_FIELDS).map(([log, schema]) => [log, fastSchema(schema)]),
+);
 // Fields mapped into the event, per log; everything else stays in `extra`.
 const BASE_PATHS = pathTree(Object.keys(zeekBase.shape).map((f) => [f]));
 const MAPPED_PATHS_BY_LOG: ReadonlyMap<string, PathTree> = new Map(
@@ -155,13 +160,12 @@ const SERVICE_BY_LOG: Readonly<Record<string, string>> = { smb_mapping: "smb", s
 export function parseZeekLog(line: string, logType?: string): ParseResult {
   const json = parseJsonObject(line);
   if (!json.ok) return json;
-  const base = zeekBase.safeParse(json.record);
+  const base = parseZeekBase(json.record);
   if (!base.success) return reject("invalid-field", describeIssue(base.error));
   const log = logType ?? base.data._path ?? inferLogType(json.record);
-  const logFields = LOG_FIELDS[log as keyof typeof LOG_FIELDS] as z.ZodObject | undefined;
-  const own = logFields?.safeParse(json.record);
+  const own = PARSE_LOG_FIELDS.get(log)?.(json.record);
   if (own && !own.success) return reject("invalid-field", describeIssue(own.error));
-  const zeek: ZeekRecord = { ...base.data, ...own?.data };
+  const zeek: ZeekRecord = { ...base.data, ...(own?.data as object | undefined) };
 
   const raw = typeof zeek.ts === "number" ? numberText(line, "ts", zeek.ts) : zeek.ts;
   const timestamp = eventTimestamp(zeek.ts, raw);
