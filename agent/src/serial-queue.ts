@@ -6,20 +6,11 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
-  private waiting = 0;
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    this.waiting += 1;
     const result = this.tail.then(task);
-    this.tail = result.then(
-      () => (this.waiting -= 1),
-      () => (this.waiting -= 1),
-    );
+    // The next task waits for this one whether it succeeded or not.
+    this.tail = result.catch(() => undefined);
     return result;
-  }
-
-  /** Tasks queued or running. */
-  get length(): number {
-    return this.waiting;
   }
 }

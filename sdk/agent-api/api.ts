@@ -6,13 +6,20 @@ import { nodeProgram } from "../compile/node-program";
  * Pulumi dynamic providers (clients). Every request but the probes carries
  * `Authorization: Bearer <token>`; anything else is 401 with no side effect.
  *
- *   PUT    /v1/programs/:name  body NodeProgram     -> 200 ApplyResult | 400 | 409
+ *   PUT    /v1/programs/:name  body NodeProgram     -> 200 ApplyResult | 400 | 409 | 413 | 415 | 422 | 500
  *   GET    /v1/programs/:name                       -> 200 ProgramState | 404
  *   DELETE /v1/programs/:name                       -> 200 ApplyResult | 404
  *   GET    /v1/programs                             -> 200 ProgramList
  *   GET    /v1/version                              -> 200 VersionInfo
  *   GET    /metrics                                 -> Prometheus text
  *   GET    /healthz, /readyz  (no token)            -> 200 Health | 503
+ *
+ * 400: the body is not a valid NodeProgram, its hash does not match, or it does
+ * not fit the node (node name, interfaces, rates over the uplink); 409: it
+ * claims what another program owns; 413/415: too large, not JSON; 422: it needs
+ * a subsystem this agent does not program (yet); 500: a subsystem failed and
+ * the previous state was restored; 503 on the program routes: the agent is
+ * still re-applying its stored programs after a start. Errors are ApiError.
  */
 export const AGENT_API_PREFIX = "/v1";
 

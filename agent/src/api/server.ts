@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
+import { performance } from "node:perf_hooks";
 import { AGENT_API_PREFIX, type ApiError, type Health } from "../../../sdk/agent-api/api";
 import { nodeProgram, nodeProgramMetadata } from "../../../sdk/compile/node-program";
 import { problemsFromZod, type Problem } from "../../../sdk/schema/problem";
@@ -23,6 +24,8 @@ export interface ServerOptions {
   readonly node: string;
   readonly version: string;
 }
+
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** More problems than this are summarised: a 1M-entry body of wrong types must not produce a 100 MB answer. */
 const MAX_PROBLEMS = 100;
@@ -52,9 +55,22 @@ class HttpError extends Error {
 export function createAgentServer(options: ServerOptions): Server {
   const authorized = bearerTokenCheck(options.token);
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
+    const started = performance.now();
     route(req, options, authorized)
       .catch((error: unknown) => errorReply(error, options.log))
-      .then((reply) => send(res, reply));
+      .then((reply) => {
+        send(res, reply);
+        const path = (req.url ?? "").split("?")[0];
+        // Probes and scrapes arrive every few seconds; they are logged only at debug level.
+        const quiet = reply.status < 400 && (QUIET_PATHS.has(path) || req.method === "GET");
+        options.log[quiet ? "debug" : "info"]("request", {
+          method: req.method,
+          path,
+          status: reply.status,
+          ms: Math.round(performance.now() - started),
+          remote: req.socket.remoteAddress,
+        });
+      });
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 300_000;
