@@ -182,6 +182,64 @@ spec:
     return child;
   }
 
+  /** Starts a long-running program and resolves once it prints a line matching `ready` (on stdout or stderr). */
+  serve(ns: string, file: string, args: readonly string[], ready: RegExp): Promise<ChildProcess> {
+    const child = this.start(ns, file, args);
+    return new Promise((resolve, reject) => {
+      let seen = "";
+      const timer = setTimeout(
+        () => reject(new Error(`${file} in ${ns} did not become ready: ${seen}`)),
+        5000,
+      );
+      const watch = (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (ready.test(seen)) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      };
+      child.stdout?.on("data", watch);
+      child.stderr?.on("data", watch);
+      child.once("exit", (code) => reject(new Error(`${file} in ${ns} exited (${code}): ${seen}`)));
+    });
+  }
+
+  /** An iperf3 server on `port` in a namespace, until teardown. */
+  async iperfServer(ns: string, port: number): Promise<void> {
+    await this.serve(ns, "iperf3", ["-s", "-p", String(port), "--forceflush"], /Server listening/);
+  }
+
+  /** Runs an iperf3 client from the client namespace to the server; the rate the receiver saw, in bits/s. */
+  async iperf(port: number, seconds: number, extra: readonly string[] = []): Promise<number> {
+    const out = await this.exec(this.ns.client, "iperf3", [
+      "-c",
+      SERVER,
+      "-p",
+      String(port),
+      "-t",
+      String(seconds),
+      "-J",
+      ...extra,
+    ]);
+    const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+    return report.end.sum_received.bits_per_second;
+  }
+
+  /** tcpdump on a device; `stop()` ends the capture and returns the lines it printed. */
+  async capture(ns: string, dev: string, filter: string): Promise<{ stop(): Promise<string[]> }> {
+    const child = await this.serve(ns, "tcpdump", ["-n", "-l", "-i", dev, filter], /listening on/);
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    return {
+      stop: async () => {
+        const exited = child.exitCode === null ? once(child) : Promise.resolve();
+        child.kill("SIGINT");
+        await exited;
+        return out.split("\n").filter((l) => l.trim() !== "");
+      },
+    };
+  }
+
   /** Commands run in the router namespace, the kernel the reconcilers program; `log` sees every command. */
   routerRunner(log?: Command[]): CommandRunner {
     const inner = execRunner({ netns: this.ns.router });

@@ -1,0 +1,61 @@
+import { TcReconciler } from "@fos1/dpi/agent/src/reconcile/tc-reconciler";
+import { qosPolicyYaml, TestSite } from "./site";
+
+/**
+ * Real TCP traffic through the router, shaped by the HTB tree the tc
+ * reconciler built from the DESIGN.md QoS policy on a 100 Mbit/s uplink.
+ *
+ * The eBPF classifier that sets skb->priority per flow is not part of this
+ * test: an nft rule in the router sets skb->priority (`meta priority`) by
+ * destination port instead, which is the same field HTB reads, so the class
+ * is chosen exactly as the eBPF program will choose it. Rates are what the
+ * iperf3 receiver saw, after a first second left out (`-O 1`, TCP slow start).
+ */
+jest.setTimeout(60_000);
+
+const MBIT = 1e6;
+const PORT = { voip: 5201, bulk: 5202, other: 5203 } as const;
+
+let site: TestSite;
+
+beforeAll(async () => {
+  site = new TestSite(`q${process.pid % 1000}`);
+  await site.setup();
+  const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
+  const tc = new TcReconciler({ runner: site.routerRunner() });
+  await tc.apply(tc.desired([qos]));
+  const voip = qos.spec.tc[0].classes.find((c) => c.name === "voip")!.classid;
+  const bulk = qos.spec.tc[0].classes.find((c) => c.name === "bulk")!.classid;
+  const nft = (command: string) => site.exec(site.ns.router, "nft", [command]);
+  await nft("add table ip akclassify");
+  await nft("add chain ip akclassify post { type filter hook postrouting priority 0 ; }");
+  await nft(`add rule ip akclassify post tcp dport ${PORT.voip} meta priority set ${voip}`);
+  await nft(`add rule ip akclassify post tcp dport ${PORT.bulk} meta priority set ${bulk}`);
+  for (const port of Object.values(PORT)) await site.iperfServer(site.ns.isp1, port);
+}, 60_000);
+
+afterAll(() => site.teardown());
+
+it("unclassified traffic alone uses the whole 100 Mbit/s uplink, bulk alone is capped near its 20% ceiling", async () => {
+  const other = await site.iperf(PORT.other, 4, ["-O", "1"]);
+  const bulk = await site.iperf(PORT.bulk, 4, ["-O", "1"]);
+  // TCP payload is ~95% of what HTB counts (IP, TCP and Ethernet headers): 100 Mbit/s -> ~95, 20 -> ~19.
+  expect(other / MBIT).toBeGreaterThan(85);
+  expect(other / MBIT).toBeLessThan(101);
+  expect(bulk / MBIT).toBeGreaterThan(17);
+  expect(bulk / MBIT).toBeLessThan(21);
+});
+
+it("voip keeps at least its 20% minimum against competing bulk and unclassified traffic, within its 40% ceiling", async () => {
+  const [voip, bulk, other] = await Promise.all([
+    site.iperf(PORT.voip, 5, ["-O", "1"]),
+    site.iperf(PORT.bulk, 5, ["-O", "1", "-P", "4"]),
+    site.iperf(PORT.other, 5, ["-O", "1", "-P", "4"]),
+  ]);
+  expect(voip / MBIT).toBeGreaterThan(18);
+  expect(voip / MBIT).toBeLessThan(41);
+  expect(bulk / MBIT).toBeLessThan(21);
+  expect((voip + bulk + other) / MBIT).toBeLessThan(101);
+  // The link was contended: without competition voip alone would take its whole 40% ceiling.
+  expect(other / MBIT).toBeGreaterThan(30);
+});
