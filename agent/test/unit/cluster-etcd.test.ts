@@ -4,7 +4,7 @@
 // happens" does not depend on timing.
 import { Etcd3 } from "etcd3";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { Registry } from "prom-client";
+import { Registry, type Counter } from "prom-client";
 import type { BlockTarget } from "../../../sdk/decide/decisions";
 import { ClusterMetrics } from "../../src/cluster/cluster-metrics";
 import type { BlockDecision, ClusterBlock, ClusterDestination } from "../../src/cluster/cluster-records";
@@ -42,34 +42,31 @@ class Recorder implements ClusterHandler {
 
 /** Forwards loopback TCP to etcd until cut; while cut, live connections are reset and new ones refused. */
 class Relay {
+  endpoint = "";
   private cutOff = false;
   private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
 
-  private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
-  ) {}
-
-  static async start(target: string): Promise<Relay> {
+  constructor(target: string) {
     const url = new URL(target);
-    let relay: Relay | undefined;
-    const server = createServer((client) => {
-      if (!relay || relay.cutOff) return void client.destroy();
+    this.server = createServer((client) => {
+      if (this.cutOff) return void client.destroy();
       const upstream = createConnection(Number(url.port), url.hostname);
       for (const s of [client, upstream]) {
-        relay.sockets.add(s);
-        s.on("close", () => relay?.sockets.delete(s));
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
         s.on("error", () => undefined);
       }
       client.pipe(upstream).pipe(client);
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    relay = new Relay(server, `http://127.0.0.1:${port}`);
-    return relay;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const address = this.server.address();
+    this.endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   }
 
   cut(): void {
@@ -119,18 +116,19 @@ function node(name: string, endpoint: string, now?: () => number): ClusterState 
   return state;
 }
 
-async function counterValue(
-  counter: ClusterMetrics["malformed"],
-  labels: Record<string, string>,
+async function counterValue<L extends string>(
+  counter: Counter<L>,
+  labels: Partial<Record<L, string>>,
 ): Promise<number> {
   const { values } = await counter.get();
-  const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-  return match?.value ?? 0;
+  const wanted = Object.entries(labels) as [L, string][];
+  return values.find((v) => wanted.every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 }
 
 beforeAll(async () => {
   etcd = await LocalEtcd.launch();
-  relay = await Relay.start(etcd.endpoint);
+  relay = new Relay(etcd.endpoint);
+  await relay.listen();
   raw = new Etcd3({ hosts: etcd.endpoint });
 });
 
