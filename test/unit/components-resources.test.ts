@@ -38,6 +38,8 @@ const site = documentsOf("examples/sites/branch.yaml").Site;
 const design = documentsOf("examples/policies/design.yaml");
 const enforcement = documentsOf("examples/policies/fast-path.yaml");
 
+jest.setTimeout(60_000);
+
 let registered: Registered[];
 
 beforeAll(() => {
