@@ -178,7 +178,7 @@ describe("first-packet routing", () => {
       uplink: "isp2",
       segmentId: 1,
     });
-    expect(routeAtFirstPacket(policy, cache, "fd00:10:200::7", "2001:db8::1", 0)).toMatchObject({
+    expect(routeAtFirstPacket(policy, cache, "fd00:10:0:200::7", "2001:db8::1", 0)).toMatchObject({
       uplink: "isp1",
       segmentId: 1,
     });
