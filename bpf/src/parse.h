@@ -22,6 +22,8 @@
 #include "fos1.h"
 
 #define FOS1_MAX_IPV6_EXT_HDRS 6
+/* Bytes made linear before parsing: Ethernet, VLAN, IPv6 with extension headers, TCP with options. */
+#define FOS1_LINEAR_MIN 192
 /* Offsets beyond this are not parsed: keeps every offset provably bounded. */
 #define FOS1_MAX_L4_OFF 512
 
@@ -192,7 +194,7 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 	}
 }
 
-static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
+static __always_inline int parse_linear(struct __sk_buff *skb, struct pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -228,6 +230,24 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 	if (ret != PARSE_OK)
 		return ret;
 	return parse_l4(data, data_end, p);
+}
+
+static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
+{
+	int ret = parse_linear(skb, p);
+	__u32 linear = skb->data_end - skb->data;
+
+	/*
+	 * Headers can sit in paged data (packet-socket senders, some drivers). Only
+	 * then is the head extended, since a pull can copy; the packet is parsed again.
+	 */
+	if (ret == PARSE_MALFORMED && skb->len > linear) {
+		if (bpf_skb_pull_data(skb, skb->len < FOS1_LINEAR_MIN ? skb->len : FOS1_LINEAR_MIN))
+			return ret;
+		__builtin_memset(p, 0, sizeof(*p));
+		ret = parse_linear(skb, p);
+	}
+	return ret;
 }
 
 #endif /* FOS1_PARSE_H */
