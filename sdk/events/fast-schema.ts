@@ -63,8 +63,11 @@ export function fastSchema<S extends z.ZodType>(
 
 function compile(schema: z.ZodType): Reader {
   const def = defOf(schema);
+  const checkDefs = (def.checks ?? []).map((c) => c._zod.def);
+  if (def.type === "number" && checkDefs.every((c) => NUMBER_BOUNDS.has(c.check)))
+    return numberReader(checkDefs);
   const base = compileType(def);
-  const checks = (def.checks ?? []).map((c) => compileCheck(c._zod.def));
+  const checks = checkDefs.map(compileCheck);
   if (checks.length === 0) return base;
   if (checks.includes(undefined)) return () => UNSURE;
   const all = checks as Check[];
@@ -77,6 +80,31 @@ function compile(schema: z.ZodType): Reader {
     }
     return out;
   };
+}
+
+const NUMBER_BOUNDS = new Set(["greater_than", "less_than", "number_format"]);
+
+/** A number with its bounds and integer check in one test: ports, counters and ids have two or three each. */
+function numberReader(checks: readonly CheckDef[]): Reader {
+  let min = -Infinity;
+  let max = Infinity;
+  let safeInteger = false;
+  let floatBoundsOnly = true;
+  for (const check of checks) {
+    const value = check.value as number;
+    if (check.check === "greater_than" && check.inclusive) min = Math.max(min, value);
+    else if (check.check === "less_than" && check.inclusive) max = Math.min(max, value);
+    else if (check.check === "number_format" && check.format === "safeint") safeInteger = true;
+    else floatBoundsOnly = false;
+  }
+  if (!floatBoundsOnly) return () => UNSURE;
+  return (v) =>
+    typeof v === "number" &&
+    v >= min &&
+    v <= max &&
+    (safeInteger ? Number.isSafeInteger(v) : Number.isFinite(v))
+      ? v
+      : FAIL;
 }
 
 function compileType(def: SchemaDef): Reader {

@@ -1,5 +1,6 @@
 import { isIP, SocketAddress } from "node:net";
 import type { FlowTuple } from "./dpi-event";
+import { isIpAddress } from "./wire-types";
 
 // IP protocol numbers the model names; every other protocol is its number.
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
@@ -96,9 +97,9 @@ export function flowTuple(input: FlowInput): FlowTuple {
 export function normalizeServerName(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let name = value.trim().toLowerCase();
-  if (isIP(name) === 0) name = name.replace(/:[0-9]+$/, "");
+  if (!isIpAddress(name)) name = name.replace(/:[0-9]+$/, "");
   name = name.replace(/\.$/, "");
-  if (name === "" || isIP(name) !== 0 || isIP(name.replace(/^\[|\]$/g, "")) !== 0) return undefined;
+  if (name === "" || isIpAddress(name) || isIpAddress(name.replace(/^\[|\]$/g, ""))) return undefined;
   return name;
 }
 

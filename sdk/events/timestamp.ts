@@ -38,7 +38,24 @@ export function isoToEpochMs(text: string): number | undefined {
   }
   const offsetMinutes = zoneOffsetMinutes(text, at);
   if (offsetMinutes === undefined) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second) + fractionMs - offsetMinutes * 60_000;
+  return (
+    dayStartMs(text, year, month, day) +
+    (hour * 3600 + minute * 60 + second) * 1000 +
+    fractionMs -
+    offsetMinutes * 60_000
+  );
+}
+
+// Lines arrive in time order, so the last day computed is nearly always the next one asked for.
+let lastDay = "";
+let lastDayStartMs = 0;
+function dayStartMs(text: string, year: number, month: number, day: number): number {
+  const date = text.slice(0, 10);
+  if (date !== lastDay) {
+    lastDayStartMs = Date.UTC(year, month - 1, day);
+    lastDay = date;
+  }
+  return lastDayStartMs;
 }
 
 const DASH = 0x2d;
