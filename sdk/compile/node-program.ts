@@ -120,7 +120,14 @@ export const runtimeTables = z.strictObject({
   routing: z
     .strictObject({
       /** The uplinks this program routes to: which mark selects which table and device. */
-      uplinks: z.array(z.strictObject({ name, mark: z.number().int().min(1), table: z.number().int().min(1), device: interfaceName })),
+      uplinks: z.array(
+        z.strictObject({
+          name,
+          mark: z.number().int().min(1),
+          table: z.number().int().min(1),
+          device: interfaceName,
+        }),
+      ),
     })
     .optional(),
   sensor: z

@@ -67,7 +67,11 @@ export function compileProgram(doc: PolicyDocument, site: Site, nodeName: string
       spec.maps = compileRoutingMaps(doc, site, uplinks);
       spec.config = { fwmark_mask: site.spec.fwmarkMask };
       spec.runtime = {
-        routing: { uplinks: uplinks.filter((u) => used.has(u.name)).map(({ name, mark, table, device }) => ({ name, mark, table, device })) },
+        routing: {
+          uplinks: uplinks
+            .filter((u) => used.has(u.name))
+            .map(({ name, mark, table, device }) => ({ name, mark, table, device })),
+        },
       };
       break;
     }

@@ -40,7 +40,8 @@ export function problemsFromZod(error: z.ZodError, prefix: readonly PathSegment[
 }
 
 function messageFor(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.input === undefined) return "required";
+  // Zod reports a missing field as a type error whose input was undefined; it does not keep the input itself.
+  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) return "required";
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => `"${k}"`).join(", ");
     return `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys}`;

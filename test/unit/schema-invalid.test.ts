@@ -56,6 +56,11 @@ const cases: [string, string, [string, string | RegExp][]][] = [
     [["spec.classes[0].priority", 'Invalid option: expected one of "high"|"medium"|"low"']],
   ],
   [
+    "a number where a name belongs",
+    qos("    - { name: 7, applications: [sip], priority: high }\n"),
+    [["spec.classes[0].name", "Invalid input: expected string, received number"]],
+  ],
+  [
     "wrong apiVersion",
     "apiVersion: networking.fos1.io/v2\nkind: QoSPolicy\nmetadata: { name: t }\nspec: { classes: [{ name: a, applications: [sip], priority: high }] }\n",
     [["apiVersion", 'must be "networking.fos1.io/v1"']],
