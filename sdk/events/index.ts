@@ -1,6 +1,7 @@
 export * from "./dpi-event";
 export { dnsAddressAnswers, type LearnedAddress } from "./dns-answers";
 export {
+  emptyLineStats,
   EventLineReader,
   parseLineStream,
   parseLines,

@@ -16,6 +16,12 @@ export interface LineReaderOptions {
    * @default 1 MiB
    */
   readonly maxLineBytes?: number;
+  /**
+   * Counts to add to, shared by readers that feed one source (a follower
+   * opens a new reader per file, a listener one per connection).
+   * @default counts of this reader alone
+   */
+  readonly stats?: LineStats;
 }
 
 const NEWLINE = 0x0a;
@@ -28,7 +34,7 @@ const NEWLINE = 0x0a;
  * losing or repeating a line.
  */
 export class EventLineReader {
-  readonly stats: LineStats = { parsed: 0, rejected: zeroCounts(), blank: 0 };
+  readonly stats: LineStats;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private discarding = false;
@@ -42,6 +48,7 @@ export class EventLineReader {
     options: LineReaderOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
+    this.stats = options.stats ?? emptyLineStats();
   }
 
   /** Input bytes up to and including the last complete line: where to resume reading. */
@@ -55,9 +62,16 @@ export class EventLineReader {
     const results: ParseResult[] = [];
     let start = 0;
     for (let newline = bytes.indexOf(NEWLINE); newline !== -1; newline = bytes.indexOf(NEWLINE, start)) {
-      this.keep(bytes.subarray(start, newline));
-      this.lineBytes += 1;
-      const result = this.finishLine();
+      let result: ParseResult | undefined;
+      if (this.lineBytes === 0 && newline - start <= this.maxLineBytes) {
+        // The whole line is in this chunk: decode it in place, no copy.
+        this.lineBytes = newline - start + 1;
+        result = this.completeLine(bytes.toString("utf8", start, newline));
+      } else {
+        this.keep(bytes.subarray(start, newline));
+        this.lineBytes += 1;
+        result = this.finishLine();
+      }
       if (result) results.push(result);
       start = newline + 1;
     }
@@ -87,21 +101,35 @@ export class EventLineReader {
   }
 
   private finishLine(): ParseResult | undefined {
-    let result: ParseResult | undefined;
     if (this.discarding) {
-      result = reject("line-too-long", `(line): longer than ${this.maxLineBytes} bytes`);
-    } else {
-      const line = Buffer.concat(this.pending, this.pendingBytes).toString("utf8").replace(/\r$/, "");
-      if (line.trim() === "") this.stats.blank++;
-      else result = this.parse(line);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.discarding = false;
+      return this.count(reject("line-too-long", `(line): longer than ${this.maxLineBytes} bytes`));
     }
+    const text = Buffer.concat(this.pending, this.pendingBytes).toString("utf8");
     this.pending = [];
     this.pendingBytes = 0;
-    this.discarding = false;
+    return this.completeLine(text);
+  }
+
+  /** Parses the text of the line just ended (without its newline) and counts it. */
+  private completeLine(text: string): ParseResult | undefined {
+    const line = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (line.trim() === "") {
+      this.stats.blank++;
+      this.consumed += this.lineBytes;
+      this.lineBytes = 0;
+      return undefined;
+    }
+    return this.count(this.parse(line));
+  }
+
+  private count(result: ParseResult): ParseResult {
     this.consumed += this.lineBytes;
     this.lineBytes = 0;
-    if (result?.ok) this.stats.parsed++;
-    else if (result) this.stats.rejected[result.reason]++;
+    if (result.ok) this.stats.parsed++;
+    else this.stats.rejected[result.reason]++;
     return result;
   }
 }
@@ -122,6 +150,11 @@ export function parseLines(text: string, parse: LineParser): { results: ParseRes
   return { results, stats: reader.stats };
 }
 
-function zeroCounts(): Record<RejectReason, number> {
-  return Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>;
+/** Counts of nothing yet: zero parsed, zero per reject reason, zero blank. */
+export function emptyLineStats(): LineStats {
+  const rejected = Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<
+    RejectReason,
+    number
+  >;
+  return { parsed: 0, rejected, blank: 0 };
 }
