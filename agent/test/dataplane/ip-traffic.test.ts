@@ -16,7 +16,7 @@ const UNMARKED_PORT = 5302;
 
 let site: TestSite;
 
-beforeAll(async () => {
+beforeEach(async () => {
   site = new TestSite(`p${process.pid % 1000}`);
   await site.setup();
   const [routing] = site.compile(ROUTING_POLICY_YAML);
@@ -34,7 +34,7 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-afterAll(() => site.teardown());
+afterEach(() => site.teardown());
 
 /** Destination ports of the connections (SYNs to the server) a capture saw. */
 const synPorts = (lines: readonly string[]) =>

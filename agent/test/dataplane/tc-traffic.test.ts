@@ -17,9 +17,10 @@ const MBIT = 1e6;
 const PORT = { voip: 5201, bulk: 5202, other: 5203 } as const;
 
 let site: TestSite;
+let n = 0;
 
-beforeAll(async () => {
-  site = new TestSite(`q${process.pid % 1000}`);
+beforeEach(async () => {
+  site = new TestSite(`q${process.pid % 1000}${n++}`);
   await site.setup();
   const [qos] = site.compile(qosPolicyYaml("default-qos-policy"));
   const tc = new TcReconciler({ runner: site.routerRunner() });
@@ -34,7 +35,7 @@ beforeAll(async () => {
   for (const port of Object.values(PORT)) await site.iperfServer(site.ns.isp1, port);
 }, 60_000);
 
-afterAll(() => site.teardown());
+afterEach(() => site.teardown());
 
 it("unclassified traffic alone uses the whole 100 Mbit/s uplink, bulk alone is capped near its 20% ceiling", async () => {
   const other = await site.iperf(PORT.other, 4, ["-O", "1"]);
