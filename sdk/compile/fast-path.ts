@@ -1,6 +1,6 @@
 import { resolveApplications } from "../apps";
 import type { FastPathPolicy } from "../schema/fast-path-policy";
-import { APP_NEVER_OFFLOAD, APP_OFFLOAD_ALLOWED, MAP } from "./abi-names";
+import { APP_NEVER_OFFLOAD, APP_OFFLOAD_ALLOWED, MAP_NAMES as MAP } from "../abi/constants";
 import type { ConfigSettings, MapEntry, RuntimeTables } from "./node-program";
 
 const NS_PER_MS = 1_000_000;

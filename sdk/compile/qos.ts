@@ -1,7 +1,7 @@
 import { resolveApplications } from "../apps";
 import { DEFAULT_CLASS, type Priority, type QosPolicy, type QosPolicySpec } from "../schema/qos-policy";
 import type { Site } from "../schema/site";
-import { MAP } from "./abi-names";
+import { MAP_NAMES as MAP } from "../abi/constants";
 import type { MapEntry, TcClass, TcDevice } from "./node-program";
 
 /** Every uplink's HTB tree has this major, so one skb->priority names the class on any uplink. */

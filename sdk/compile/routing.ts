@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { resolveApplications } from "../apps";
 import { DEFAULT_INTERNET, type RoutingPolicy } from "../schema/routing-policy";
 import { uplinkMarks, uplinkTables, type Site } from "../schema/site";
-import { MAP } from "./abi-names";
+import { MAP_NAMES as MAP } from "../abi/constants";
 import type { IpRule, MapEntry, Route } from "./node-program";
 
 /** ip rule priorities of uplink tables: before `main` (32766), after `local` (0). */

@@ -1,5 +1,5 @@
 import type { DpiSensor } from "../schema/dpi-sensor";
-import { MAP } from "./abi-names";
+import { MAP_NAMES as MAP } from "../abi/constants";
 import type { ConfigSettings, MapEntry, RuntimeTables } from "./node-program";
 
 /**

@@ -1,5 +1,5 @@
 import { applicationById } from "../apps";
-import { APP_NEVER_OFFLOAD, APP_OFFLOAD_ALLOWED, MAP } from "../compile/abi-names";
+import { APP_NEVER_OFFLOAD, APP_OFFLOAD_ALLOWED, MAP_NAMES as MAP } from "../abi/constants";
 import type { NodeProgram, RuntimeTables } from "../compile/node-program";
 import { DEFAULT_CLASS_MINOR } from "../compile/qos";
 import { PrefixTable } from "./prefix-table";

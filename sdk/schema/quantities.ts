@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { addressBytes, addressText } from "../abi/address";
 import { z } from "zod";
 
 /**
@@ -153,52 +154,12 @@ export function normaliseCidr(value: string): string | undefined {
   const bits = family === 4 ? 32 : 128;
   const length = lengthText === undefined ? bits : /^\d{1,3}$/.test(lengthText) ? Number(lengthText) : NaN;
   if (!(length >= 0 && length <= bits)) return undefined;
+  // Clear the host bits on the 16-byte form the kernel maps use (IPv4 sits in the last 4 bytes).
   const bytes = addressBytes(address);
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = Math.max(0, Math.min(8, length - i * 8));
-    bytes[i] &= (0xff << (8 - keep)) & 0xff;
-  }
-  return `${formatAddress(bytes)}/${length}`;
-}
-
-/** The address as bytes: 4 for IPv4, 16 for IPv6. */
-export function addressBytes(address: string): number[] {
-  if (isIP(address) === 4) return address.split(".").map(Number);
-  const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
-  const parse = (part: string | undefined): number[] => {
-    if (!part) return [];
-    const groups = part.split(":");
-    const last = groups[groups.length - 1];
-    const out: number[] = [];
-    for (const g of groups.slice(0, isIP(last) === 4 ? -1 : undefined)) {
-      const n = parseInt(g, 16);
-      out.push(n >> 8, n & 0xff);
-    }
-    if (isIP(last) === 4) out.push(...last.split(".").map(Number));
-    return out;
-  };
-  const front = parse(head);
-  const back = parse(tail);
-  return [...front, ...new Array(16 - front.length - back.length).fill(0), ...back];
-}
-
-/** Inverse of addressBytes: dotted quad for 4 bytes, RFC 5952 text for 16. */
-export function formatAddress(bytes: readonly number[]): string {
-  if (bytes.length === 4) return bytes.join(".");
-  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i] << 8) | bytes[2 * i + 1]);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+  const keep = length + (family === 4 ? 96 : 0);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] &= (0xff << (8 - Math.max(0, Math.min(8, keep - i * 8)))) & 0xff;
+  const text = addressText(bytes);
+  // addressText prints IPv4-mapped IPv6 as dotted IPv4; an IPv6 prefix stays IPv6.
+  return `${family === 6 && !text.includes(":") ? `::ffff:${text}` : text}/${length}`;
 }
