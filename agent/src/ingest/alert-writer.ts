@@ -1,5 +1,5 @@
-import type { DpiEvent, EventKind } from "@fos1/dpi/sdk/events";
-import type { Decision } from "@fos1/dpi/sdk/decide";
+import type { DpiEvent, EventKind } from "../../../sdk/events";
+import type { Decision } from "../../../sdk/decide";
 
 /** The kinds of event that are alerts for log pipelines; flow records and DNS answers are not. */
 const ALERT_KINDS: ReadonlySet<EventKind> = new Set(["alert", "anomaly", "notice"]);

@@ -1,5 +1,5 @@
 import { basename, dirname } from "node:path";
-import { parseSuricataEve } from "@fos1/dpi/sdk/events";
+import { parseSuricataEve } from "../../../sdk/events";
 import { silentLogger } from "../log";
 import { FileFollower } from "./file-follower";
 import { FILE_SOURCE_DEFAULTS, type FileSourceOptions } from "./file-source-options";

@@ -1,4 +1,4 @@
-import { parseSuricataEve } from "@fos1/dpi/sdk/events";
+import { parseSuricataEve } from "../../../sdk/events";
 import { StreamListenerSource, type StreamListenerSourceOptions } from "./stream-listener-source";
 
 export type EveSocketSourceOptions = Omit<StreamListenerSourceOptions, "engine" | "parse" | "listen"> & {

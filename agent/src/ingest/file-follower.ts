@@ -1,6 +1,6 @@
 import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { EventLineReader, type LineParser } from "@fos1/dpi/sdk/events";
+import { EventLineReader, type LineParser } from "../../../sdk/events";
 import type { Logger } from "../log";
 import type { FilePosition } from "./offset-store";
 import { DeliveryStopped, type OrderedDelivery } from "./ordered-delivery";

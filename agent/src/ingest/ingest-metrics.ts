@@ -1,6 +1,6 @@
 import { Counter, type Registry } from "prom-client";
-import type { DpiEvent } from "@fos1/dpi/sdk/events";
-import type { Decision } from "@fos1/dpi/sdk/decide";
+import type { DpiEvent } from "../../../sdk/events";
+import type { Decision } from "../../../sdk/decide";
 import type { IngestSource } from "./ingest-source";
 
 /** An event's application label: the catalog's name, else the engine's own, else `unknown`. */

@@ -1,5 +1,5 @@
-import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
-import type { DpiEvent, LineStats } from "@fos1/dpi/sdk/events";
+import type { Engine } from "../../../sdk/schema/dpi-sensor";
+import type { DpiEvent, LineStats } from "../../../sdk/events";
 
 /**
  * Where parsed events go: one call per batch, in the order the lines were

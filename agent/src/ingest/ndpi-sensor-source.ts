@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable } from "node:stream";
-import { EventLineReader, parseNdpiRecord } from "@fos1/dpi/sdk/events";
+import { EventLineReader, parseNdpiRecord } from "../../../sdk/events";
 import { silentLogger, type Logger } from "../log";
 import type { EventSink, IngestSource, IngestSourceStats } from "./ingest-source";
 import { DeliveryStopped, OrderedDelivery, type OrderedDeliveryOptions } from "./ordered-delivery";

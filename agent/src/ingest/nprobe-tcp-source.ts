@@ -1,4 +1,4 @@
-import { parseNprobeJson } from "@fos1/dpi/sdk/events";
+import { parseNprobeJson } from "../../../sdk/events";
 import { StreamListenerSource, type StreamListenerSourceOptions } from "./stream-listener-source";
 
 export type NprobeTcpSourceOptions = Omit<StreamListenerSourceOptions, "engine" | "parse" | "listen"> & {

@@ -1,4 +1,4 @@
-import type { DpiEvent, ParseResult } from "@fos1/dpi/sdk/events";
+import type { DpiEvent, ParseResult } from "../../../sdk/events";
 import type { Logger } from "../log";
 import type { EventSink } from "./ingest-source";
 import type { SourceCounters } from "./source-counters";

@@ -1,5 +1,5 @@
-import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
-import { emptyLineStats, type LineStats } from "@fos1/dpi/sdk/events";
+import type { Engine } from "../../../sdk/schema/dpi-sensor";
+import { emptyLineStats, type LineStats } from "../../../sdk/events";
 import type { IngestSourceStats } from "./ingest-source";
 
 /** The mutable counts behind a source's stats(); the source's parts add to them. */

@@ -1,7 +1,7 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import type { Engine } from "@fos1/dpi/sdk/schema/dpi-sensor";
-import { EventLineReader, type LineParser } from "@fos1/dpi/sdk/events";
+import type { Engine } from "../../../sdk/schema/dpi-sensor";
+import { EventLineReader, type LineParser } from "../../../sdk/events";
 import { silentLogger, type Logger } from "../log";
 import type { EventSink, IngestSource, IngestSourceStats } from "./ingest-source";
 import { DeliveryStopped, OrderedDelivery, type OrderedDeliveryOptions } from "./ordered-delivery";

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { parseZeekLog } from "@fos1/dpi/sdk/events";
+import { parseZeekLog } from "../../../sdk/events";
 import { silentLogger, type Logger } from "../log";
 import { watchDirectory } from "./directory-watch";
 import { FileFollower } from "./file-follower";
