@@ -14,6 +14,8 @@ export interface NdpiSensorSourceOptions {
   readonly iface: string;
   /** More sensor arguments (`--idle-timeout 30`). @default none */
   readonly args?: readonly string[];
+  /** A command the sensor runs under, for a capture interface in another network namespace (`["ip", "netns", "exec", "lab"]`). @default none */
+  readonly launcher?: readonly string[];
   readonly sink: EventSink;
   /** @default silent */
   readonly log?: Logger;
@@ -136,9 +138,14 @@ export class NdpiSensorSource implements IngestSource {
 
   /** Starts one sensor process. */
   private spawnSensor(): SpawnedSensor {
-    const child = spawn(this.options.binary, ["-i", this.options.iface, ...(this.options.args ?? [])], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const [command, ...args] = [
+      ...(this.options.launcher ?? []),
+      this.options.binary,
+      "-i",
+      this.options.iface,
+      ...(this.options.args ?? []),
+    ];
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let stderrTail = "";
     child.stderr.setEncoding("utf8");
@@ -150,7 +157,7 @@ export class NdpiSensorSource implements IngestSource {
       child.once("error", reject);
     });
     const exited = new Promise<string>((resolve) => {
-      child.once("error", (error) => resolve(`spawn ${this.options.binary}: ${error.message}`));
+      child.once("error", (error) => resolve(`spawn ${command}: ${error.message}`));
       child.once("close", (code, signal) => resolve(signal ? `killed by ${signal}` : `exit status ${code}`));
     });
     const done = (async () => {
