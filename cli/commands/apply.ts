@@ -1,9 +1,8 @@
 import { AgentClient, AgentError, type ApplyResult } from "../../sdk/agent-api";
-import { compileSite, isPolicyDocument, type NodeProgram } from "../../sdk/compile";
+import type { NodeProgram } from "../../sdk/compile";
 import { formatProblem, type Problem } from "../../sdk/schema";
 import { EXIT, UsageError, type Io } from "../io";
-import { loadFiles } from "../load";
-import { loadSite } from "./compile";
+import { compileFiles } from "../compile-files";
 
 export const applyUsage =
   "fos1-dpi apply --site SITE_FILE --agent URL [--node NODE] [--token-file FILE] [--ca FILE] [--json] FILE...";
@@ -53,12 +52,9 @@ export function compileForAgent(
 ): { node?: string; programs: NodeProgram[]; problems: Problem[] } {
   if (!options.site) throw new UsageError(`--site is required\nusage: ${usage}`);
   if (files.length === 0) throw new UsageError(`no policy files given\nusage: ${usage}`);
-  const site = loadSite(io, options.site);
-  const loaded = loadFiles(io, files);
-  const problems = [...site.problems, ...loaded.problems];
-  if (!site.site || problems.length > 0) return { programs: [], problems };
-
-  const nodes = site.site.spec.nodes;
+  const { site, programs, problems } = compileFiles(io, options.site, files);
+  if (!site || problems.length > 0) return { programs: [], problems };
+  const nodes = site.spec.nodes;
   const node = options.node
     ? nodes.find((n) => n.name === options.node)
     : nodes.find((n) => sameEndpoint(n.agent.url, options.agent ?? ""));
@@ -68,23 +64,7 @@ export function compileForAgent(
       : `no node has agent.url ${options.agent}; give --node (nodes: ${nodes.map((n) => `${n.name} ${n.agent.url}`).join(", ")})`;
     return { programs: [], problems: [{ file: options.site, path: "spec.nodes", message }] };
   }
-  const policies = loaded.documents.filter((d) => isPolicyDocument(d.document));
-  const result = compileSite(
-    policies.map((d) => d.document as Parameters<typeof compileSite>[0][number]),
-    site.site,
-  );
-  problems.push(
-    ...result.problems.map(({ document, ...p }) => ({
-      ...p,
-      file: policies[document].file,
-      ...policies[document].locate(p.path),
-    })),
-  );
-  return {
-    node: node.name,
-    programs: result.programs.filter((p) => p.metadata.node === node.name),
-    problems,
-  };
+  return { node: node.name, programs: programs.filter((p) => p.metadata.node === node.name), problems };
 }
 
 function sameEndpoint(a: string, b: string): boolean {

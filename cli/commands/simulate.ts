@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { compileSite, isPolicyDocument, type NodeProgram, type PolicyDocument } from "../../sdk/compile";
+import type { NodeProgram } from "../../sdk/compile";
 import { formatProblem, type Problem } from "../../sdk/schema";
 import { renderReportHtml } from "../../sdk/report";
 import {
@@ -9,9 +9,8 @@ import {
   type FlowReport,
 } from "../../sdk/simulate";
 import { EXIT, UsageError, type Io } from "../io";
-import { loadFiles } from "../load";
 import { classifyCapture } from "../sensor";
-import { loadSite } from "./compile";
+import { compileFiles } from "../compile-files";
 
 export const simulateUsage =
   "fos1-dpi simulate --site SITE --pcap PCAP [--pcap PCAP...] [--node NODE] [--against OLD_FILE...] [--json] FILE...";
@@ -102,28 +101,15 @@ function programsFor(
   files: readonly string[],
   problems: Problem[],
 ): NodeProgram[] | undefined {
-  const site = loadSite(io, options.site!);
-  const loaded = loadFiles(io, files);
-  problems.push(...site.problems, ...loaded.problems);
-  if (!site.site || site.problems.length || loaded.problems.length) return undefined;
-  const node = options.node ?? site.site.spec.nodes[0].name;
-  if (!site.site.spec.nodes.some((n) => n.name === node)) {
+  const compiled = compileFiles(io, options.site!, files);
+  problems.push(...compiled.problems);
+  if (!compiled.site || compiled.problems.length > 0) return undefined;
+  const node = options.node ?? compiled.site.spec.nodes[0].name;
+  if (!compiled.site.spec.nodes.some((n) => n.name === node)) {
     problems.push({ file: options.site, path: "spec.nodes", message: `no node named "${node}"` });
     return undefined;
   }
-  const policies = loaded.documents.filter((d) => isPolicyDocument(d.document));
-  const result = compileSite(
-    policies.map((d) => d.document as PolicyDocument),
-    site.site,
-  );
-  problems.push(
-    ...result.problems.map(({ document, ...p }) => ({
-      ...p,
-      file: policies[document].file,
-      ...policies[document].locate(p.path),
-    })),
-  );
-  return result.programs.filter((p) => p.metadata.node === node);
+  return compiled.programs.filter((p) => p.metadata.node === node);
 }
 
 const FLOW_COLUMNS = ["flow", "app", "class", "dscp", "uplink", "path", "verdict"];
