@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { deployPolicy, type PolicyComponentArgs } from "./base/policy-component";
-import type { NodeProgramStatus, SpecInput } from "./base/policy-programs";
+import { SinglePolicyComponent, type PolicyComponentArgs } from "./base/policy-component";
+import type { SpecInput } from "./base/policy-programs";
 
 export interface AppRoutingPolicyArgs extends PolicyComponentArgs {
   /**
@@ -27,28 +27,8 @@ export interface AppRoutingPolicyArgs extends PolicyComponentArgs {
  * new AppRoutingPolicy("app-routing", { spec: { rules: [{ name: "video", applications: ["youtube"], action: { routeVia: "isp2" } }] } });
  * ```
  */
-export class AppRoutingPolicy extends pulumi.ComponentResource {
-  /** The agents' owner name of this policy's state (`routing-<policyName>`). */
-  readonly programName: string;
-  /** Node name -> hash of the program compiled for it. */
-  readonly programHashes: pulumi.Output<Record<string, string>>;
-  /** Node name -> what its agent reports (hash applied, time, drift count). */
-  readonly nodeStatus: pulumi.Output<Record<string, NodeProgramStatus>>;
-  /** Name of the `RoutingPolicy` custom resource, when created. */
-  readonly customResourceName: pulumi.Output<string | undefined>;
-
+export class AppRoutingPolicy extends SinglePolicyComponent<"RoutingPolicy"> {
   constructor(name: string, args: AppRoutingPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fos1:dpi:AppRoutingPolicy", name, {}, opts);
-    const deployed = deployPolicy(this, { type: "fos1:dpi:AppRoutingPolicy", name }, "RoutingPolicy", args);
-    this.programName = deployed.programs.programName;
-    this.programHashes = deployed.programs.hashes;
-    this.nodeStatus = deployed.programs.status;
-    this.customResourceName = pulumi.output(deployed.customResource?.metadata.name);
-    this.registerOutputs({
-      programName: this.programName,
-      programHashes: this.programHashes,
-      nodeStatus: this.nodeStatus,
-      customResourceName: this.customResourceName,
-    });
+    super("fos1:dpi:AppRoutingPolicy", "RoutingPolicy", name, args, opts);
   }
 }

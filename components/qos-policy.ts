@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { deployPolicy, type PolicyComponentArgs } from "./base/policy-component";
-import type { NodeProgramStatus, SpecInput } from "./base/policy-programs";
+import { SinglePolicyComponent, type PolicyComponentArgs } from "./base/policy-component";
+import type { SpecInput } from "./base/policy-programs";
 
 export interface QosPolicyArgs extends PolicyComponentArgs {
   /**
@@ -28,28 +28,8 @@ export interface QosPolicyArgs extends PolicyComponentArgs {
  * new QosPolicy("default-qos", { spec: { classes: [{ name: "voip", applications: ["zoom"], priority: "high" }] } });
  * ```
  */
-export class QosPolicy extends pulumi.ComponentResource {
-  /** The agents' owner name of this policy's state (`qos-<policyName>`). */
-  readonly programName: string;
-  /** Node name -> hash of the program compiled for it. */
-  readonly programHashes: pulumi.Output<Record<string, string>>;
-  /** Node name -> what its agent reports (hash applied, time, drift count). */
-  readonly nodeStatus: pulumi.Output<Record<string, NodeProgramStatus>>;
-  /** Name of the `QoSPolicy` custom resource, when created. */
-  readonly customResourceName: pulumi.Output<string | undefined>;
-
+export class QosPolicy extends SinglePolicyComponent<"QoSPolicy"> {
   constructor(name: string, args: QosPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fos1:dpi:QosPolicy", name, {}, opts);
-    const deployed = deployPolicy(this, { type: "fos1:dpi:QosPolicy", name }, "QoSPolicy", args);
-    this.programName = deployed.programs.programName;
-    this.programHashes = deployed.programs.hashes;
-    this.nodeStatus = deployed.programs.status;
-    this.customResourceName = pulumi.output(deployed.customResource?.metadata.name);
-    this.registerOutputs({
-      programName: this.programName,
-      programHashes: this.programHashes,
-      nodeStatus: this.nodeStatus,
-      customResourceName: this.customResourceName,
-    });
+    super("fos1:dpi:QosPolicy", "QoSPolicy", name, args, opts);
   }
 }

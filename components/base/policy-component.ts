@@ -1,9 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { CustomResourceKind } from "../kubernetes/crds";
 import { policyCustomResource } from "../kubernetes/policy-custom-resource";
 import { ComponentArgsError } from "./component-error";
-import { deployPrograms, policyDocument, type DeployedPrograms, type SpecInput } from "./policy-programs";
+import {
+  deployPrograms,
+  policyDocument,
+  type DeployedPrograms,
+  type NodeProgramStatus,
+  type SpecInput,
+} from "./policy-programs";
 import { resolveSite, type SiteInput } from "./site-source";
 
 /** Arguments every policy component shares. */
@@ -52,4 +58,40 @@ export function deployPolicy<K extends CustomResourceKind>(
     { parent },
   );
   return { programs, customResource };
+}
+
+/**
+ * The outputs and wiring of a component that deploys one policy document
+ * (QosPolicy, AppRoutingPolicy): each subclass only names its type and kind.
+ */
+export abstract class SinglePolicyComponent<K extends CustomResourceKind> extends pulumi.ComponentResource {
+  /** The agents' owner name of this policy's state (`<kind>-<policyName>`). */
+  readonly programName: string;
+  /** Node name -> hash of the program compiled for it. */
+  readonly programHashes: pulumi.Output<Record<string, string>>;
+  /** Node name -> what its agent reports (hash applied, time, drift count). */
+  readonly nodeStatus: pulumi.Output<Record<string, NodeProgramStatus>>;
+  /** Name of the policy's custom resource, when created. */
+  readonly customResourceName: pulumi.Output<string | undefined>;
+
+  protected constructor(
+    type: string,
+    kind: K,
+    name: string,
+    args: PolicyComponentArgs & { spec: pulumi.Input<SpecInput<K>>; customResource?: boolean },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super(type, name, {}, opts);
+    const deployed = deployPolicy(this, { type, name }, kind, args);
+    this.programName = deployed.programs.programName;
+    this.programHashes = deployed.programs.hashes;
+    this.nodeStatus = deployed.programs.status;
+    this.customResourceName = pulumi.output(deployed.customResource?.metadata.name);
+    this.registerOutputs({
+      programName: this.programName,
+      programHashes: this.programHashes,
+      nodeStatus: this.nodeStatus,
+      customResourceName: this.customResourceName,
+    });
+  }
 }

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Node, Project, type InterfaceDeclaration, type JSDoc } from "ts-morph";
+import { Node, Project, type ClassDeclaration, type InterfaceDeclaration, type JSDoc } from "ts-morph";
 import { REPO } from "./components-harness";
 
 /**
@@ -24,6 +24,21 @@ function docText(docs: readonly JSDoc[]): { description: string; defaultValue?: 
     description: (doc.getDescription() ?? "").trim().replace(/\s*\n\s*/g, " "),
     defaultValue: defaultTag?.getCommentText()?.trim(),
   };
+}
+
+/**
+ * The class and the classes of this repository it extends, most derived first:
+ * outputs a shared base class declares are the component's too (Pulumi's own are not).
+ */
+function classChain(cls: ClassDeclaration): ClassDeclaration[] {
+  const chain = [cls];
+  for (
+    let base = cls.getBaseClass();
+    base && !base.getSourceFile().isInNodeModules();
+    base = base.getBaseClass()
+  )
+    chain.push(base);
+  return chain;
 }
 
 function cell(text: string): string {
@@ -72,8 +87,8 @@ function renderReference(): string {
     const doc = cls.getJsDocs()[0];
     lines.push(`## ${component}`, "", (doc?.getDescription() ?? "").trim(), "", `### ${argsName}`, "");
     lines.push(...argsTable(args), "");
-    const outputs = cls
-      .getProperties()
+    const outputs = classChain(cls)
+      .flatMap((c) => c.getProperties())
       .filter((p) => p.isReadonly() && p.getScope() === "public")
       .map((p) => `| \`${p.getName()}\` | ${cell(docText(p.getJsDocs()).description)} |`);
     lines.push("### Outputs", "", "| output | description |", "| --- | --- |", ...outputs, "");
