@@ -183,6 +183,10 @@ const ttlMs = z
   .min(1)
   .max(30 * 86_400_000);
 
+// What a publishing node supplies: the record without its expiry, plus the TTL the expiry is computed from.
+const blockPublication = blockRecord.omit({ expiresAt: true }).extend({ ttlMs });
+const destinationPublication = destinationRecord.omit({ expiresAt: true }).extend({ ttlMs });
+
 /** A block decision as stored (key and record); a bad decision throws a ValidationError naming the field. */
 export function blockRecordOf(
   keys: ClusterKeys,
@@ -190,14 +194,12 @@ export function blockRecordOf(
   origin: string,
   now: number,
 ): { key: string; record: BlockRecord } {
-  const record = parseOrThrow(
-    blockRecord
-      .omit({ expiresAt: true })
-      .extend({ ttlMs })
-      .transform(({ ttlMs: ttl, ...rest }) => ({ ...rest, expiresAt: now + ttl })),
+  const { ttlMs: ttl, ...rest } = parseOrThrow(
+    blockPublication,
     { target: decision.target, reason: decision.reason, origin, ttlMs: decision.ttlMs },
     "block",
   );
+  const record: BlockRecord = { ...rest, expiresAt: now + ttl };
   return { key: keys.block(record.target), record };
 }
 
@@ -208,11 +210,8 @@ export function destinationRecordOf(
   origin: string,
   now: number,
 ): { key: string; record: DestinationRecord } {
-  const record = parseOrThrow(
-    destinationRecord
-      .omit({ expiresAt: true })
-      .extend({ ttlMs })
-      .transform(({ ttlMs: ttl, ...rest }) => ({ ...rest, expiresAt: now + ttl })),
+  const { ttlMs: ttl, ...rest } = parseOrThrow(
+    destinationPublication,
     {
       address: decision.address,
       appId: decision.appId,
@@ -223,6 +222,7 @@ export function destinationRecordOf(
     },
     "learn-destination",
   );
+  const record: DestinationRecord = { ...rest, expiresAt: now + ttl };
   return { key: keys.destination(record.address), record };
 }
 

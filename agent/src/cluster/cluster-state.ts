@@ -1,12 +1,4 @@
-import {
-  Etcd3,
-  EtcdLeaseInvalidError,
-  EtcdPermissionDeniedError,
-  GRPCInvalidArgumentError,
-  Range,
-  type IWatchResponse,
-  type Watcher,
-} from "etcd3";
+import { Etcd3, Range, type IWatchResponse, type Watcher } from "etcd3";
 import { Registry } from "prom-client";
 import { problemsFromZod, ValidationError } from "../../../sdk/schema/problem";
 import { silentLogger, type Logger } from "../log";
@@ -23,8 +15,7 @@ import {
   type DestinationDecision,
 } from "./cluster-records";
 import { ClusterView, type Change, type StoredKv, type ViewChange, type ViewUpdate } from "./cluster-view";
-import { LeasePool } from "./lease-pool";
-import { PublishQueue, type PendingWrite } from "./publish-queue";
+import { Publisher, type PublishOutcome } from "./publisher";
 
 /**
  * What a node does with cluster entries. Called once per change, in etcd
@@ -36,9 +27,6 @@ export interface ClusterHandler {
   onBlock(change: Change<ClusterBlock>): void | Promise<void>;
   onDestination(change: Change<ClusterDestination>): void | Promise<void>;
 }
-
-/** `published`: etcd holds it. `queued`: etcd is unreachable; it is written when the node reconnects. */
-export type PublishOutcome = "published" | "queued";
 
 export interface ClusterStateDependencies {
   readonly logger?: Logger;
@@ -57,8 +45,6 @@ export interface ClusterStatus {
   readonly leases: number;
 }
 
-/** Puts per etcd transaction when flushing the queue (etcd refuses more than 128 by default). */
-const FLUSH_BATCH = 100;
 /** Keys per page when listing a snapshot, so a large site never needs one huge message. */
 const SNAPSHOT_PAGE = 1000;
 
@@ -101,8 +87,7 @@ export class ClusterState {
   readonly metrics: ClusterMetrics;
   private readonly client: Etcd3;
   private readonly view: ClusterView;
-  private readonly queue: PublishQueue;
-  private readonly leases: LeasePool;
+  private readonly publisher: Publisher;
   private readonly logger: Logger;
   private readonly now: () => number;
   private handler: ClusterHandler | undefined;
@@ -111,7 +96,6 @@ export class ClusterState {
   private delivery: Promise<void> = Promise.resolve();
   private isConnected = false;
   private needSnapshot = true;
-  private flushing = false;
   private closed = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryAt: number | undefined;
@@ -127,7 +111,6 @@ export class ClusterState {
     this.logger = dependencies.logger ?? silentLogger;
     this.now = dependencies.now ?? Date.now;
     this.view = new ClusterView(this.keys);
-    this.queue = new PublishQueue(this.config.queueLimit);
     const timeout = this.config.callTimeoutMs;
     this.client = new Etcd3({
       hosts: this.config.endpoints,
@@ -136,9 +119,14 @@ export class ClusterState {
       // A silently dead server (no RST) is noticed by keepalive, well within etcd's minimum ping interval rules.
       grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": timeout },
     });
-    this.leases = new LeasePool((ttlSeconds) =>
-      this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }).then((res) => res.ID),
-    );
+    this.publisher = new Publisher({
+      etcd: this.client,
+      queueLimit: this.config.queueLimit,
+      metrics: this.metrics,
+      logger: this.logger,
+      now: this.now,
+      lost: (error) => this.session?.lose({ error, resnapshot: false }),
+    });
   }
 
   /** True while the node is connected to etcd and its view is current. */
@@ -150,23 +138,30 @@ export class ClusterState {
     return {
       connected: this.isConnected,
       revision: this.view.revision,
-      queued: this.queue.size,
+      queued: this.publisher.queued,
       blocks: this.view.count("block"),
       destinations: this.view.count("destination"),
-      leases: this.leases.size,
+      leases: this.publisher.leaseCount,
     };
   }
 
   /** Shares a block decision with every node; throws a ValidationError for a decision that cannot be stored. */
   publishBlock(decision: BlockDecision): Promise<PublishOutcome> {
+    this.assertOpen("publishBlock");
     const { key, record } = blockRecordOf(this.keys, decision, this.config.node, this.now());
-    return this.publish({ kind: "block", key, value: JSON.stringify(record), expiresAt: record.expiresAt });
+    return this.publisher.publish({
+      kind: "block",
+      key,
+      value: JSON.stringify(record),
+      expiresAt: record.expiresAt,
+    });
   }
 
   /** Shares a learned destination with every node; throws a ValidationError for one that cannot be stored. */
   publishDestination(decision: DestinationDecision): Promise<PublishOutcome> {
+    this.assertOpen("publishDestination");
     const { key, record } = destinationRecordOf(this.keys, decision, this.config.node, this.now());
-    return this.publish({
+    return this.publisher.publish({
       kind: "destination",
       key,
       value: JSON.stringify(record),
@@ -176,7 +171,7 @@ export class ClusterState {
 
   /** Starts following the site's entries (once per instance); connection problems are retried, never thrown. */
   watch(handler: ClusterHandler): void {
-    if (this.closed) throw new Error("cluster state: watch() after close()");
+    this.assertOpen("watch");
     if (this.handler) throw new Error("cluster state: watch() was already called");
     this.handler = handler;
     this.loop = this.run();
@@ -200,103 +195,6 @@ export class ClusterState {
     await this.delivery;
     for (const waiter of this.syncWaiters.splice(0)) waiter.reject(new Error("cluster state: closed"));
     this.client.close();
-  }
-
-  private async publish(write: PendingWrite): Promise<PublishOutcome> {
-    if (this.closed) throw new Error("cluster state: publish after close()");
-    // Behind queued writes a direct put could be overtaken by an older value of the same key.
-    if (!this.isConnected || this.flushing || this.queue.size > 0) {
-      this.enqueue(write);
-      return "queued";
-    }
-    try {
-      await this.write([write]);
-      return "published";
-    } catch (error) {
-      if (refusedByEtcd(error)) throw error;
-      this.enqueue(write);
-      this.session?.lose({ error, resnapshot: false });
-      return "queued";
-    }
-  }
-
-  private enqueue(write: PendingWrite): void {
-    const dropped = this.queue.add(write);
-    if (dropped) {
-      this.metrics.queueDropped.inc({ kind: dropped.kind, why: "full" });
-      this.logger.warn("cluster publish queue full: dropped the oldest entry", { key: dropped.key });
-    }
-    this.metrics.queued.set(this.queue.size);
-  }
-
-  /** Writes entries in one transaction, each on the lease of its expiry bucket. */
-  private async write(batch: readonly PendingWrite[]): Promise<void> {
-    try {
-      await this.transaction(batch);
-    } catch (error) {
-      if (!(error instanceof EtcdLeaseInvalidError)) throw error;
-      // A lease we hold ran out early or etcd lost its data: take fresh leases once.
-      this.leases.clear();
-      await this.transaction(batch);
-    }
-    for (const write of batch) this.metrics.published.inc({ kind: write.kind });
-    this.metrics.leases.set(this.leases.size);
-  }
-
-  private async transaction(batch: readonly PendingWrite[]): Promise<void> {
-    const now = this.now();
-    const success = await Promise.all(
-      batch.map(async (write) => ({
-        request_put: {
-          key: Buffer.from(write.key),
-          value: Buffer.from(write.value),
-          lease: await this.leases.leaseFor(write.expiresAt, now),
-        },
-      })),
-    );
-    await this.client.kv.txn({ success });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.isConnected && this.queue.size > 0) {
-        const batch = this.queue.peek(FLUSH_BATCH);
-        const now = this.now();
-        const live = batch.filter((write) => write.expiresAt > now);
-        for (const write of batch) {
-          if (write.expiresAt <= now) this.metrics.queueDropped.inc({ kind: write.kind, why: "expired" });
-        }
-        await this.writeRefusalsApart(live);
-        this.queue.settle(batch);
-        this.metrics.queued.set(this.queue.size);
-      }
-    } catch (error) {
-      this.session?.lose({ error, resnapshot: false });
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** One refused entry must not hold back the rest: a refused batch is retried entry by entry, dropping what etcd refuses. */
-  private async writeRefusalsApart(batch: readonly PendingWrite[]): Promise<void> {
-    if (batch.length === 0) return;
-    try {
-      await this.write(batch);
-      return;
-    } catch (error) {
-      if (!refusedByEtcd(error)) throw error;
-    }
-    for (const write of batch) {
-      try {
-        await this.write([write]);
-      } catch (error) {
-        if (!refusedByEtcd(error)) throw error;
-        this.metrics.queueDropped.inc({ kind: write.kind, why: "refused" });
-        this.logger.error("etcd refused a cluster entry", { key: write.key, error });
-      }
-    }
   }
 
   /** Connects, follows, and reconnects with backoff until closed. */
@@ -331,7 +229,7 @@ export class ClusterState {
     this.needSnapshot = false;
     this.metrics.resyncs.inc({ mode });
     this.setConnected(true);
-    void this.flush();
+    this.publisher.goOnline();
     const lost = await session.lost;
     this.session = undefined;
     return { lost, wasConnected: true };
@@ -479,9 +377,14 @@ export class ClusterState {
     this.expiryTimer.unref();
   }
 
+  private assertOpen(method: string): void {
+    if (this.closed) throw new Error(`cluster state: ${method}() after close()`);
+  }
+
   private setConnected(connected: boolean): void {
     this.isConnected = connected;
     this.metrics.connected.set(connected ? 1 : 0);
+    if (!connected) this.publisher.goOffline();
     if (connected) for (const waiter of this.syncWaiters.splice(0)) waiter.resolve();
   }
 
@@ -495,9 +398,4 @@ export class ClusterState {
       this.wakeFromPause = done;
     });
   }
-}
-
-/** etcd refused the write itself (too large, not permitted): retrying the same write can never succeed. */
-function refusedByEtcd(error: unknown): boolean {
-  return error instanceof GRPCInvalidArgumentError || error instanceof EtcdPermissionDeniedError;
 }

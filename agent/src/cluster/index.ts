@@ -3,8 +3,8 @@ export {
   type ClusterHandler,
   type ClusterStateDependencies,
   type ClusterStatus,
-  type PublishOutcome,
 } from "./cluster-state";
+export type { PublishOutcome } from "./publisher";
 export { clusterConfig, type ClusterConfig, type ClusterConfigInput } from "./cluster-config";
 export { ClusterMetrics } from "./cluster-metrics";
 export {

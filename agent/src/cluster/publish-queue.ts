@@ -43,8 +43,17 @@ export class PublishQueue {
     return out;
   }
 
-  /** Removes writes that reached etcd, unless a newer publication of the same key replaced them meanwhile. */
-  settle(writes: readonly PendingWrite[]): void {
-    for (const write of writes) if (this.pending.get(write.key) === write) this.pending.delete(write.key);
+  /**
+   * Removes writes that were dealt with, unless a newer publication of the same
+   * key replaced them meanwhile (that one is still to be written); returns those removed.
+   */
+  settle(writes: readonly PendingWrite[]): PendingWrite[] {
+    const removed: PendingWrite[] = [];
+    for (const write of writes) {
+      if (this.pending.get(write.key) !== write) continue;
+      this.pending.delete(write.key);
+      removed.push(write);
+    }
+    return removed;
   }
 }
