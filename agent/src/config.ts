@@ -50,6 +50,17 @@ export const agentConfig = z.strictObject({
       pinRoot: path.default(DEFAULT_PIN_ROOT),
       /** Directory of the compiled `bpf/` objects the loader attaches. */
       objectsDir: path.default("/usr/lib/fos1-dpi/bpf"),
+      /**
+       * Load and attach the eBPF programs. true: refuse to start without them;
+       * false: never (programs needing maps are refused with 422).
+       * @default true when objectsDir holds the objects, else false
+       */
+      enabled: z.boolean().optional(),
+      /**
+       * How long the fast path outlives the agent: the lease it renews while alive.
+       * @default 15s
+       */
+      offloadLease: duration.optional(),
     })
     .default({ pinRoot: DEFAULT_PIN_ROOT, objectsDir: "/usr/lib/fos1-dpi/bpf" }),
   /** This node's interfaces; programs naming any other interface are refused. */

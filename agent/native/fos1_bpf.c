@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fos1_bpf: the agent's native access to the kernel's eBPF objects through
+ * libbpf. One process-wide module with synchronous calls: pinned map access
+ * in batches (one syscall per batch instead of one bpftool process per
+ * entry), read-modify-write of flow entries, loading the data-plane objects
+ * and attaching their programs with tc clsact.
+ *
+ * Every call throws a JS Error whose `code` is the errno name and whose
+ * message names the operation, so the TypeScript side reports the map and
+ * path. Keys and values cross as Node Buffers of count * size bytes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "objects.h"
+
+/* The kernel's ENOTSUPP (not in user-space errno.h): a map type without batch operations. */
+#define KERNEL_ENOTSUPP 524
+#define DUMP_CHUNK 4096
+
+static int throw_errno(napi_env env, const char *what, int err)
+{
+	char msg[512];
+	const char *name = err == KERNEL_ENOTSUPP ? "ENOTSUPP" : strerrorname_np(err);
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, err == KERNEL_ENOTSUPP ? "operation not supported" : strerror(err));
+	napi_throw_error(env, name ? name : "EIO", msg);
+	return -1;
+}
+
+static int arg_u32(napi_env env, napi_value v, __u32 *out)
+{
+	if (napi_get_value_uint32(env, v, out) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected an unsigned integer");
+		return -1;
+	}
+	return 0;
+}
+
+static int arg_string(napi_env env, napi_value v, char *buf, size_t len)
+{
+	size_t n;
+
+	if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok || n >= len - 1) {
+		napi_throw_type_error(env, NULL, "expected a string shorter than PATH_MAX");
+		return -1;
+	}
+	return 0;
+}
+
+static int arg_buffer(napi_env env, napi_value v, void **data, size_t *len)
+{
+	if (napi_get_buffer_info(env, v, data, len) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a Buffer");
+		return -1;
+	}
+	return 0;
+}
+
+static napi_value u32_value(napi_env env, __u32 v)
+{
+	napi_value out;
+
+	napi_create_uint32(env, v, &out);
+	return out;
+}
+
+static void set_u32(napi_env env, napi_value obj, const char *name, __u32 v)
+{
+	napi_set_named_property(env, obj, name, u32_value(env, v));
+}
+
+static void set_string(napi_env env, napi_value obj, const char *name, const char *v)
+{
+	napi_value s;
+
+	napi_create_string_utf8(env, v, NAPI_AUTO_LENGTH, &s);
+	napi_set_named_property(env, obj, name, s);
+}
+
+static napi_value copy_buffer(napi_env env, const void *data, size_t len)
+{
+	napi_value out;
+	void *unused;
+
+	napi_create_buffer_copy(env, len, data, &unused, &out);
+	return out;
+}
+
+/* Parses (fd, keys[, values], count) and checks the buffers hold count keys (and values) of the map's sizes. */
+struct batch_args {
+	int fd;
+	__u32 count;
+	char *keys;
+	char *values;
+	__u32 key_size;
+	__u32 value_size;
+};
+
+static int batch_args(napi_env env, napi_callback_info info, struct batch_args *a, int with_values)
+{
+	struct bpf_map_info mi = {};
+	__u32 mi_len = sizeof(mi), fd;
+	size_t argc = 4, klen, vlen = 0;
+	napi_value argv[4];
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < (size_t)(with_values ? 4 : 3)) {
+		napi_throw_type_error(env, NULL, "missing arguments");
+		return -1;
+	}
+	if (arg_u32(env, argv[0], &fd) || arg_buffer(env, argv[1], (void **)&a->keys, &klen))
+		return -1;
+	if (with_values && arg_buffer(env, argv[2], (void **)&a->values, &vlen))
+		return -1;
+	if (arg_u32(env, argv[with_values ? 3 : 2], &a->count))
+		return -1;
+	a->fd = (int)fd;
+	if (bpf_obj_get_info_by_fd(a->fd, &mi, &mi_len))
+		return throw_errno(env, "map info", errno);
+	a->key_size = mi.key_size;
+	a->value_size = mi.value_size;
+	if (klen != (size_t)a->count * mi.key_size || (with_values && vlen != (size_t)a->count * mi.value_size)) {
+		napi_throw_range_error(env, NULL, "buffers do not hold count keys/values of the map's sizes");
+		return -1;
+	}
+	return 0;
+}
+
+static int unsupported(int err)
+{
+	return err == KERNEL_ENOTSUPP || err == EOPNOTSUPP || err == EINVAL;
+}
+
+/* objGet(path) -> fd of a pinned map or program. */
+static napi_value obj_get(napi_env env, napi_callback_info info)
+{
+	char path[PATH_MAX];
+	size_t argc = 1;
+	napi_value argv[1];
+	int fd;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_string(env, argv[0], path, sizeof(path)))
+		return NULL;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		char what[PATH_MAX + 16];
+
+		snprintf(what, sizeof(what), "bpf_obj_get %s", path);
+		throw_errno(env, what, errno);
+		return NULL;
+	}
+	return u32_value(env, (__u32)fd);
+}
+
+/* close(fd) */
+static napi_value close_fd(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	__u32 fd;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_u32(env, argv[0], &fd))
+		return NULL;
+	close((int)fd);
+	return NULL;
+}
+
+/* mapInfo(fd) -> { id, type, keySize, valueSize, maxEntries, name, possibleCpus } */
+static napi_value map_info(napi_env env, napi_callback_info info)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), fd;
+	size_t argc = 1;
+	napi_value argv[1], out;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_u32(env, argv[0], &fd))
+		return NULL;
+	if (bpf_obj_get_info_by_fd((int)fd, &mi, &len)) {
+		throw_errno(env, "map info", errno);
+		return NULL;
+	}
+	napi_create_object(env, &out);
+	set_u32(env, out, "id", mi.id);
+	set_u32(env, out, "type", mi.type);
+	set_u32(env, out, "keySize", mi.key_size);
+	set_u32(env, out, "valueSize", mi.value_size);
+	set_u32(env, out, "maxEntries", mi.max_entries);
+	set_string(env, out, "name", mi.name);
+	set_u32(env, out, "possibleCpus", (__u32)libbpf_num_possible_cpus());
+	return out;
+}
+
+/* progInfo(fd) -> { id, name } */
+static napi_value prog_info(napi_env env, napi_callback_info info)
+{
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi), fd;
+	size_t argc = 1;
+	napi_value argv[1], out;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_u32(env, argv[0], &fd))
+		return NULL;
+	if (bpf_obj_get_info_by_fd((int)fd, &pi, &len)) {
+		throw_errno(env, "program info", errno);
+		return NULL;
+	}
+	napi_create_object(env, &out);
+	set_u32(env, out, "id", pi.id);
+	set_string(env, out, "name", pi.name);
+	return out;
+}
+
+/*
+ * updateBatch(fd, keys, values, count, flags) -> count written. One
+ * BPF_MAP_UPDATE_BATCH syscall where the map type has it, else one update
+ * per entry (LPM tries).
+ */
+static napi_value update_batch(napi_env env, napi_callback_info info)
+{
+	size_t argc = 5;
+	napi_value argv[5];
+	struct batch_args a;
+	__u32 flags = 0, done, i;
+
+	if (batch_args(env, info, &a, 1))
+		return NULL;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc >= 5 && arg_u32(env, argv[4], &flags))
+		return NULL;
+	if (a.count == 0)
+		return u32_value(env, 0);
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
+
+		done = a.count;
+		if (!bpf_map_update_batch(a.fd, a.keys, a.values, &done, &opts))
+			return u32_value(env, a.count);
+		if (!unsupported(errno) || done != 0) {
+			throw_errno(env, "map update batch", errno);
+			return NULL;
+		}
+	}
+	for (i = 0; i < a.count; i++) {
+		if (bpf_map_update_elem(a.fd, a.keys + (size_t)i * a.key_size, a.values + (size_t)i * a.value_size,
+					flags)) {
+			throw_errno(env, "map update", errno);
+			return NULL;
+		}
+	}
+	return u32_value(env, a.count);
+}
+
+/* deleteBatch(fd, keys, count) -> count deleted; keys already absent are not an error. */
+static napi_value delete_batch(napi_env env, napi_callback_info info)
+{
+	struct batch_args a;
+	__u32 deleted = 0, done, i;
+
+	if (batch_args(env, info, &a, 0))
+		return NULL;
+	if (a.count == 0)
+		return u32_value(env, 0);
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		done = a.count;
+		if (!bpf_map_delete_batch(a.fd, a.keys, &done, &opts))
+			return u32_value(env, a.count);
+		/* A missing key stops the batch part-way: finish one by one from there. */
+		if (!unsupported(errno) && errno != ENOENT) {
+			throw_errno(env, "map delete batch", errno);
+			return NULL;
+		}
+		deleted = errno == ENOENT ? done : 0;
+	}
+	for (i = deleted; i < a.count; i++) {
+		if (!bpf_map_delete_elem(a.fd, a.keys + (size_t)i * a.key_size))
+			deleted++;
+		else if (errno != ENOENT) {
+			throw_errno(env, "map delete", errno);
+			return NULL;
+		}
+	}
+	return u32_value(env, deleted);
+}
+
+/* lookup(fd, key) -> value Buffer, or null when the key is absent (per-CPU maps: one value per possible CPU). */
+static napi_value lookup(napi_env env, napi_callback_info info)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), fd;
+	size_t argc = 2, klen, vsize;
+	napi_value argv[2], out;
+	void *key, *value;
+	int ncpu;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 2 || arg_u32(env, argv[0], &fd) || arg_buffer(env, argv[1], &key, &klen))
+		return NULL;
+	if (bpf_obj_get_info_by_fd((int)fd, &mi, &len)) {
+		throw_errno(env, "map info", errno);
+		return NULL;
+	}
+	if (klen != mi.key_size) {
+		napi_throw_range_error(env, NULL, "key is not of the map's key size");
+		return NULL;
+	}
+	ncpu = mi.type == BPF_MAP_TYPE_PERCPU_ARRAY || mi.type == BPF_MAP_TYPE_PERCPU_HASH ||
+			       mi.type == BPF_MAP_TYPE_LRU_PERCPU_HASH
+		       ? libbpf_num_possible_cpus()
+		       : 1;
+	vsize = ncpu > 1 ? (size_t)((mi.value_size + 7) & ~7U) * ncpu : mi.value_size;
+	napi_create_buffer(env, vsize, &value, &out);
+	if (bpf_map_lookup_elem((int)fd, key, value)) {
+		if (errno == ENOENT) {
+			napi_get_null(env, &out);
+			return out;
+		}
+		throw_errno(env, "map lookup", errno);
+		return NULL;
+	}
+	return out;
+}
+
+struct dump {
+	char *keys;
+	char *values;
+	size_t count;
+	size_t cap;
+};
+
+static int dump_grow(struct dump *d, size_t need, __u32 ks, __u32 vs)
+{
+	char *k, *v;
+	size_t cap = d->cap ? d->cap : DUMP_CHUNK;
+
+	if (need <= d->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	k = realloc(d->keys, cap * ks);
+	if (!k)
+		return -1;
+	d->keys = k;
+	v = realloc(d->values, cap * vs);
+	if (!v)
+		return -1;
+	d->values = v;
+	d->cap = cap;
+	return 0;
+}
+
+/*
+ * Walks the map with get_next_key + lookup, for types without batch lookup
+ * (LPM tries). A key deleted under the walk restarts it at the first key, so
+ * the walk is bounded by twice the capacity.
+ */
+static int dump_iterate(int fd, struct dump *d, __u32 ks, __u32 vs, __u32 max_entries)
+{
+	char *cursor = malloc((size_t)ks * 2), *prev = NULL, *next;
+	__u64 steps = 2ULL * max_entries + 1;
+	int err = 0;
+
+	if (!cursor)
+		return -ENOMEM;
+	next = cursor;
+	while (steps--) {
+		if (bpf_map_get_next_key(fd, prev, next)) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+		if (dump_grow(d, d->count + 1, ks, vs)) {
+			err = -ENOMEM;
+			break;
+		}
+		if (!bpf_map_lookup_elem(fd, next, d->values + d->count * vs)) {
+			memcpy(d->keys + d->count * ks, next, ks);
+			d->count++;
+		} else if (errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		prev = next;
+		next = next == cursor ? cursor + ks : cursor;
+	}
+	free(cursor);
+	return err;
+}
+
+/* Batched lookup; the cursor is a bucket index for hash maps and a key for the generic (array) walk. */
+static int dump_batched(int fd, struct dump *d, __u32 ks, __u32 vs)
+{
+	size_t cursor_size = ks > 8 ? ks : 8;
+	char *in = calloc(2, cursor_size), *out;
+	void *in_batch = NULL;
+	__u32 n;
+	int err = 0;
+
+	if (!in)
+		return -ENOMEM;
+	out = in + cursor_size;
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		if (dump_grow(d, d->count + DUMP_CHUNK, ks, vs)) {
+			err = -ENOMEM;
+			break;
+		}
+		n = DUMP_CHUNK;
+		if (bpf_map_lookup_batch(fd, in_batch, out, d->keys + d->count * ks, d->values + d->count * vs, &n,
+					 &opts)) {
+			if (errno == ENOENT)
+				d->count += n;
+			else
+				err = -errno;
+			break;
+		}
+		d->count += n;
+		memcpy(in, out, cursor_size);
+		in_batch = in;
+	}
+	free(in);
+	return err;
+}
+
+/* dump(fd) -> { keys, values, count } of every entry; per-CPU values come as one slot per possible CPU. */
+static napi_value dump(napi_env env, napi_callback_info info)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), fd, vs;
+	struct dump d = {};
+	size_t argc = 1;
+	napi_value argv[1], out;
+	int err, percpu;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_u32(env, argv[0], &fd))
+		return NULL;
+	if (bpf_obj_get_info_by_fd((int)fd, &mi, &len)) {
+		throw_errno(env, "map info", errno);
+		return NULL;
+	}
+	percpu = mi.type == BPF_MAP_TYPE_PERCPU_ARRAY || mi.type == BPF_MAP_TYPE_PERCPU_HASH ||
+		 mi.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	vs = percpu ? ((mi.value_size + 7) & ~7U) * (__u32)libbpf_num_possible_cpus() : mi.value_size;
+	err = dump_batched((int)fd, &d, mi.key_size, vs);
+	if (err && unsupported(-err) && d.count == 0)
+		err = dump_iterate((int)fd, &d, mi.key_size, vs, mi.max_entries);
+	if (err) {
+		free(d.keys);
+		free(d.values);
+		throw_errno(env, "map dump", -err);
+		return NULL;
+	}
+	napi_create_object(env, &out);
+	napi_set_named_property(env, out, "keys", copy_buffer(env, d.keys, d.count * mi.key_size));
+	napi_set_named_property(env, out, "values", copy_buffer(env, d.values, d.count * vs));
+	set_u32(env, out, "count", (__u32)d.count);
+	free(d.keys);
+	free(d.values);
+	return out;
+}
+
+/*
+ * rmw(fd, keys, patches, count, mask) -> Buffer of count bytes, 1 where the
+ * entry existed and was rewritten. Each entry becomes (old & ~mask) |
+ * (patch & mask), looked up and written back at once per entry (BPF_EXIST),
+ * so the window in which a program's own update can be lost is one entry's
+ * two syscalls, and an entry evicted meanwhile is not re-created.
+ */
+static napi_value rmw(napi_env env, napi_callback_info info)
+{
+	size_t argc = 5, mlen;
+	napi_value argv[5], out;
+	struct batch_args a;
+	unsigned char *mask, *found;
+	char *value;
+	__u32 i, j;
+
+	if (batch_args(env, info, &a, 1))
+		return NULL;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 5 || arg_buffer(env, argv[4], (void **)&mask, &mlen))
+		return NULL;
+	if (mlen != a.value_size) {
+		napi_throw_range_error(env, NULL, "mask is not of the map's value size");
+		return NULL;
+	}
+	value = malloc(a.value_size);
+	if (!value) {
+		throw_errno(env, "rmw", ENOMEM);
+		return NULL;
+	}
+	napi_create_buffer(env, a.count ? a.count : 1, (void **)&found, &out);
+	memset(found, 0, a.count ? a.count : 1);
+	for (i = 0; i < a.count; i++) {
+		const char *key = a.keys + (size_t)i * a.key_size;
+		const unsigned char *patch = (const unsigned char *)a.values + (size_t)i * a.value_size;
+
+		if (bpf_map_lookup_elem(a.fd, key, value)) {
+			if (errno == ENOENT)
+				continue;
+			free(value);
+			throw_errno(env, "rmw lookup", errno);
+			return NULL;
+		}
+		for (j = 0; j < a.value_size; j++)
+			value[j] = (char)(((unsigned char)value[j] & ~mask[j]) | (patch[j] & mask[j]));
+		if (bpf_map_update_elem(a.fd, key, value, BPF_EXIST)) {
+			if (errno == ENOENT)
+				continue;
+			free(value);
+			throw_errno(env, "rmw update", errno);
+			return NULL;
+		}
+		found[i] = 1;
+	}
+	free(value);
+	return out;
+}
+
+/* ifIndex(name) -> ifindex in this process's network namespace, 0 when there is no such interface. */
+static napi_value if_index(napi_env env, napi_callback_info info)
+{
+	char name[IF_NAMESIZE + 1];
+	size_t argc = 1;
+	napi_value argv[1];
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_string(env, argv[0], name, sizeof(name)))
+		return NULL;
+	return u32_value(env, if_nametoindex(name));
+}
+
+/*
+ * loadObject(objectsDir, file, pinRoot, progPin) -> { id, name }: loads the
+ * object with its maps pinned under pinRoot (existing pins reused, so state
+ * survives) and pins its program at progPin, replacing an older pin. The pin
+ * is replaced only after a successful load: a verifier refusal leaves the
+ * previous program pinned and attached.
+ */
+static napi_value load_object(napi_env env, napi_callback_info info)
+{
+	char dir[PATH_MAX], file[NAME_MAX + 1], root[PATH_MAX], pin[PATH_MAX], what[PATH_MAX + 32];
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi);
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	size_t argc = 4;
+	napi_value argv[4], out;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 4 || arg_string(env, argv[0], dir, sizeof(dir)) || arg_string(env, argv[1], file, sizeof(file)) ||
+	    arg_string(env, argv[2], root, sizeof(root)) || arg_string(env, argv[3], pin, sizeof(pin)))
+		return NULL;
+	obj = fos1_object_load(dir, file, root, 0);
+	if (!obj) {
+		snprintf(what, sizeof(what), "loading %s/%s", dir, file);
+		throw_errno(env, what, errno);
+		return NULL;
+	}
+	prog = bpf_object__next_program(obj, NULL);
+	if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len)) {
+		bpf_object__close(obj);
+		snprintf(what, sizeof(what), "%s: no program", file);
+		throw_errno(env, what, prog ? errno : ENOENT);
+		return NULL;
+	}
+	if ((unlink(pin) && errno != ENOENT) || bpf_program__pin(prog, pin)) {
+		int err = errno;
+
+		bpf_object__close(obj);
+		snprintf(what, sizeof(what), "pinning %s", pin);
+		throw_errno(env, what, err);
+		return NULL;
+	}
+	napi_create_object(env, &out);
+	set_u32(env, out, "id", pi.id);
+	set_string(env, out, "name", bpf_program__name(prog));
+	bpf_object__close(obj);
+	return out;
+}
+
+static int tc_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, struct bpf_tc_hook *hook)
+{
+	__u32 ifindex, egress;
+	size_t argc = want;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < want || arg_u32(env, argv[0], &ifindex) || arg_u32(env, argv[1], &egress))
+		return -1;
+	hook->ifindex = (int)ifindex;
+	hook->attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+	return 0;
+}
+
+/* libbpf's warnings go to stderr; its debug and info chatter would interleave with the JSON log. */
+static int print_warnings(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
+}
+
+/* The filter every fos1 program is attached as, on either hook: pref 1 handle 1 (as bpf/README's tc commands). */
+#define FOS1_TC_HANDLE 1
+#define FOS1_TC_PRIORITY 1
+
+/* tcQuery(ifindex, egress) -> id of the program attached as fos1's filter, 0 when none (or no clsact). */
+static napi_value tc_query(napi_env env, napi_callback_info info)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FOS1_TC_HANDLE, .priority = FOS1_TC_PRIORITY);
+	napi_value argv[2];
+	int err;
+
+	if (tc_args(env, info, 2, argv, &hook))
+		return NULL;
+	/* "no such qdisc/filter" is the answer here, not a warning worth printing. */
+	libbpf_set_print(NULL);
+	err = bpf_tc_query(&hook, &opts);
+	libbpf_set_print(print_warnings);
+	if (err == -ENOENT || err == -EINVAL)
+		return u32_value(env, 0);
+	if (err) {
+		throw_errno(env, "tc query", -err);
+		return NULL;
+	}
+	return u32_value(env, opts.prog_id);
+}
+
+/* tcAttach(ifindex, egress, progFd) -> program id: clsact created when missing, the filter replaced in place. */
+static napi_value tc_attach(napi_env env, napi_callback_info info)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FOS1_TC_HANDLE, .priority = FOS1_TC_PRIORITY,
+		    .flags = BPF_TC_F_REPLACE);
+	napi_value argv[3];
+	__u32 fd;
+	int err;
+
+	if (tc_args(env, info, 3, argv, &hook) || arg_u32(env, argv[2], &fd))
+		return NULL;
+	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		throw_errno(env, "creating clsact", -err);
+		return NULL;
+	}
+	if (tc_args(env, info, 3, argv, &hook))
+		return NULL;
+	opts.prog_fd = (int)fd;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		throw_errno(env, "tc attach", -err);
+		return NULL;
+	}
+	return u32_value(env, opts.prog_id);
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	const napi_property_descriptor fns[] = {
+		{ "objGet", NULL, obj_get, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "close", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "mapInfo", NULL, map_info, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "progInfo", NULL, prog_info, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "updateBatch", NULL, update_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "deleteBatch", NULL, delete_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "lookup", NULL, lookup, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "dump", NULL, dump, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "rmw", NULL, rmw, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "ifIndex", NULL, if_index, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "loadObject", NULL, load_object, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tcQuery", NULL, tc_query, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "tcAttach", NULL, tc_attach, NULL, NULL, NULL, napi_enumerable, NULL },
+	};
+
+	libbpf_set_print(print_warnings);
+	napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

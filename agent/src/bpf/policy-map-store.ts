@@ -1,0 +1,52 @@
+import { LAYOUTS } from "../../../sdk/abi/layout";
+import { MAP_NAMES } from "../../../sdk/abi/constants";
+import { keyId, type MapsActual, type MapsWrites, type PolicyMapName } from "./maps-plan";
+import type { NativeBpf } from "./native";
+import { PinnedMap } from "./pinned-map";
+import { POLICY_MAPS } from "./policy-maps";
+
+/** Where the maps reconciler reads and writes; the pinned maps, or a fake in unit tests. */
+export interface PolicyMapStore {
+  read(): MapsActual;
+  write(writes: MapsWrites): void;
+}
+
+const CONFIG_KEY = Buffer.alloc(4);
+
+/** The policy maps and fos1_config as pinned under the pin root, each opened once. */
+export class PinnedPolicyMaps implements PolicyMapStore {
+  private constructor(
+    private readonly maps: ReadonlyMap<PolicyMapName, PinnedMap>,
+    private readonly config: PinnedMap,
+  ) {}
+
+  static open(bpf: NativeBpf, pinRoot: string): PinnedPolicyMaps {
+    const maps = new Map(
+      POLICY_MAPS.map((m) => [
+        m.name,
+        PinnedMap.open(bpf, pinRoot, m.name, { key: m.key.size, value: m.value.size }),
+      ]),
+    );
+    const config = PinnedMap.open(bpf, pinRoot, MAP_NAMES.config, { key: 4, value: LAYOUTS.config.size });
+    return new PinnedPolicyMaps(maps, config);
+  }
+
+  read(): MapsActual {
+    const maps = new Map<PolicyMapName, Map<string, Buffer>>();
+    for (const [name, map] of this.maps) {
+      maps.set(name, new Map(map.entries().map((e) => [keyId(e.key), e.value])));
+    }
+    return { maps, config: this.config.lookup(CONFIG_KEY)! };
+  }
+
+  /**
+   * Upserts map by map in POLICY_MAPS order (classes before what names
+   * them), then deletes in reverse order, then fos1_config's program-owned
+   * members; each map's upserts are one batch.
+   */
+  write(writes: MapsWrites): void {
+    for (const { map, upserts } of writes.maps) this.maps.get(map.name)!.upsert(upserts);
+    for (const { map, deletes } of [...writes.maps].reverse()) this.maps.get(map.name)!.delete(deletes);
+    if (writes.config) this.config.patch(CONFIG_KEY, writes.config.patch, 1, writes.config.mask);
+  }
+}

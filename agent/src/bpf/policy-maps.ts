@@ -1,0 +1,172 @@
+import { z } from "zod";
+import { lpmPrefix } from "../../../sdk/abi/address";
+import { encode, decode, schemas } from "../../../sdk/abi/codec";
+import { CAPACITY, MAP_NAMES } from "../../../sdk/abi/constants";
+import { LAYOUTS } from "../../../sdk/abi/layout";
+
+/** A field value as NodeProgram map entries carry it. */
+export type Scalar = number | string;
+
+/**
+ * How one key or value struct of a policy map is written in a NodeProgram
+ * entry (C member names, as the compilers emit: `{ app_id: 7 }`) and in the
+ * map's bytes. Checks are plain range tests taken once from the sdk/abi
+ * schemas, so 100k entries do not each go through a zod parse.
+ */
+export interface EntryCodec {
+  readonly size: number;
+  /** Member names a program may set. */
+  readonly fields: readonly string[];
+  /** Why `raw` cannot be stored in `field`, or undefined when it can. */
+  check(field: string, raw: unknown): string | undefined;
+  /** Bytes of a record of checked fields; a field left out is 0. */
+  encode(record: Readonly<Record<string, Scalar>>): Buffer;
+  decode(bytes: Buffer): Record<string, Scalar>;
+}
+
+interface NumberField {
+  readonly name: string;
+  readonly offset: number;
+  readonly width: 1 | 4;
+  readonly min: number;
+  readonly max: number;
+}
+
+function rangeCheck(f: NumberField, raw: unknown): string | undefined {
+  if (typeof raw !== "number" || !Number.isInteger(raw)) return "expected an integer";
+  if (raw < f.min || raw > f.max) return `${raw} is outside ${f.min}..${f.max}`;
+  return undefined;
+}
+
+function numberCodec(size: number, fields: readonly NumberField[]): EntryCodec {
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  return {
+    size,
+    fields: fields.map((f) => f.name),
+    check(field, raw) {
+      const f = byName.get(field);
+      if (!f) return `unknown field (expected ${fields.map((x) => x.name).join(", ")})`;
+      return rangeCheck(f, raw);
+    },
+    encode(record) {
+      const buf = Buffer.alloc(size);
+      for (const f of fields) {
+        const v = (record[f.name] as number | undefined) ?? 0;
+        if (f.width === 1) buf.writeUInt8(v, f.offset);
+        else buf.writeUInt32LE(v, f.offset);
+      }
+      return buf;
+    },
+    decode(bytes) {
+      const out: Record<string, Scalar> = {};
+      for (const f of fields)
+        out[f.name] = f.width === 1 ? bytes.readUInt8(f.offset) : bytes.readUInt32LE(f.offset);
+      return out;
+    },
+  };
+}
+
+/** A struct of fos1.h whose members are all u8/u32 (the policy map keys and values). */
+function structCodec(struct: "qosClass" | "appPolicy" | "routeKey" | "routeTarget"): EntryCodec {
+  const layout = LAYOUTS[struct];
+  const shape = schemas[struct].shape as Record<string, z.ZodNumber>;
+  const fields: NumberField[] = [];
+  for (const f of layout.fields) {
+    if (f.kind === "pad") continue;
+    if (f.kind !== "u8" && f.kind !== "u32") throw new Error(`${layout.c}.${f.c}: not a u8/u32 member`);
+    const schema = shape[f.ts]!;
+    fields.push({
+      name: f.c,
+      offset: f.offset,
+      width: f.kind === "u8" ? 1 : 4,
+      min: schema.minValue ?? 0,
+      max: schema.maxValue ?? (f.kind === "u8" ? 0xff : 0xffffffff),
+    });
+  }
+  return numberCodec(layout.size, fields);
+}
+
+/** A bare __u32 key or value, named as the compilers name it (`class_id`, `app_id`, `id`). */
+function u32Codec(name: string): EntryCodec {
+  return numberCodec(4, [{ name, offset: 0, width: 4, min: 0, max: 0xffffffff }]);
+}
+
+/** An LPM-trie key written as `{ prefix: "10.10.200.0/24" }`. */
+const prefixCodec: EntryCodec = {
+  size: LAYOUTS.lpmKey.size,
+  fields: ["prefix"],
+  check(field, raw) {
+    if (field !== "prefix") return "unknown field (expected prefix)";
+    if (typeof raw !== "string") return "expected a prefix such as 10.0.0.0/8";
+    try {
+      lpmPrefix(raw);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  },
+  encode(record) {
+    return encode("lpmKey", lpmPrefix(record.prefix as string));
+  },
+  decode(bytes) {
+    const { prefixlen, addr } = decode("lpmKey", bytes);
+    return { prefix: `${addr}/${addr.includes(".") ? prefixlen - 96 : prefixlen}` };
+  },
+};
+
+/** A map the compilers fill from policy: every entry is owned by the programs that name its key. */
+export interface PolicyMap {
+  readonly name: (typeof MAP_NAMES)[keyof typeof MAP_NAMES];
+  readonly key: EntryCodec;
+  readonly value: EntryCodec;
+  readonly capacity: number;
+}
+
+const prefixMap = (name: PolicyMap["name"]): PolicyMap => ({
+  name,
+  key: prefixCodec,
+  value: u32Codec("id"),
+  capacity: CAPACITY.prefixes,
+});
+
+/** The policy maps, in the order a change writes them: what others refer to (classes) first. */
+export const POLICY_MAPS: readonly PolicyMap[] = [
+  {
+    name: MAP_NAMES.qosClasses,
+    key: u32Codec("class_id"),
+    value: structCodec("qosClass"),
+    capacity: CAPACITY.policy,
+  },
+  {
+    name: MAP_NAMES.appPolicy,
+    key: u32Codec("app_id"),
+    value: structCodec("appPolicy"),
+    capacity: CAPACITY.policy,
+  },
+  {
+    name: MAP_NAMES.routePolicy,
+    key: structCodec("routeKey"),
+    value: structCodec("routeTarget"),
+    capacity: CAPACITY.policy,
+  },
+  prefixMap(MAP_NAMES.segments),
+  prefixMap(MAP_NAMES.inspectSelect),
+  prefixMap(MAP_NAMES.critical),
+  prefixMap(MAP_NAMES.watch),
+];
+
+/** Maps a program may not name in spec.maps, and why. */
+export const NOT_POLICY: Readonly<Record<string, string>> = {
+  [MAP_NAMES.config]: "node-wide settings are set through spec.config",
+  [MAP_NAMES.flows]: "flow state is the agent's runtime state, not policy",
+  [MAP_NAMES.blockSrc]: "blocks are the agent's runtime state, not policy",
+  [MAP_NAMES.blockDst]: "blocks are the agent's runtime state, not policy",
+  [MAP_NAMES.blockFlow]: "blocks are the agent's runtime state, not policy",
+  [MAP_NAMES.appDest]: "the application -> destination cache is the agent's runtime state, not policy",
+  [MAP_NAMES.stats]: "statistics are written by the programs",
+};
+
+/** A key's record as a drift path element: `app_id=7`, `segment_id=0,app_id=8`, `prefix=10.0.0.0/8`. */
+export function keyLabel(codec: EntryCodec, record: Readonly<Record<string, Scalar>>): string {
+  return codec.fields.map((f) => `${f}=${record[f]}`).join(",");
+}

@@ -1,0 +1,300 @@
+import type { FlowKey } from "../../../sdk/abi/codec";
+import {
+  CAPACITY,
+  FLOW_F_ANOMALY,
+  FlowState,
+  MAP_NAMES,
+  STATS,
+  type MapName,
+  type StatName,
+} from "../../../sdk/abi/constants";
+import { LAYOUTS } from "../../../sdk/abi/layout";
+import { addrKeys, flowKeys, FLOW_KEY_SIZE } from "./key-bytes";
+import type { NativeBpf } from "./native";
+import { PinnedMap } from "./pinned-map";
+
+/** What a block matches: the source address, the destination address, or one flow (both directions). */
+export type BlockScope = "source" | "destination" | "flow";
+
+export interface Block<T> {
+  readonly target: T;
+  /** CLOCK_MONOTONIC ns (see `monotonicNs`); 0n = never. */
+  readonly expiresNs: bigint;
+  /** Agent-defined reason code, for reports. */
+  readonly reason: number;
+}
+
+/** Addresses for source/destination blocks, normalised flow keys (sdk/abi `flowKeyOf`) for flow blocks. */
+export type BlockTarget<S extends BlockScope> = S extends "flow" ? FlowKey : string;
+
+/** The clock the programs compare times against (bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC). */
+export function monotonicNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+const size = (s: keyof typeof LAYOUTS) => LAYOUTS[s].size;
+const at = (s: keyof typeof LAYOUTS, c: string) => LAYOUTS[s].fields.find((f) => f.c === c)!.offset;
+
+const FLOW = {
+  size: size("flow"),
+  state: at("flow", "state"),
+  flags: at("flow", "flags"),
+  appId: at("flow", "app_id"),
+  classId: at("flow", "class_id"),
+  deadline: at("flow", "offload_deadline_ns"),
+};
+const CONFIG = { size: size("config"), generation: at("config", "block_generation") };
+const CONFIG_KEY = Buffer.alloc(4);
+
+/** The bytes of `patch` that a flow read-modify-write replaces; the rest is the programs'. */
+function flowMask(parts: {
+  state?: true;
+  appId?: true;
+  classId?: true;
+  deadline?: true;
+  anomaly?: true;
+}): Buffer {
+  const mask = Buffer.alloc(FLOW.size);
+  if (parts.state) mask.fill(0xff, FLOW.state, FLOW.state + 4);
+  if (parts.appId) mask.fill(0xff, FLOW.appId, FLOW.appId + 4);
+  if (parts.classId) mask.fill(0xff, FLOW.classId, FLOW.classId + 4);
+  if (parts.deadline) mask.fill(0xff, FLOW.deadline, FLOW.deadline + 8);
+  if (parts.anomaly) mask.writeUInt32LE(FLOW_F_ANOMALY, FLOW.flags);
+  return mask;
+}
+
+const OFFLOAD_MASK = flowMask({ state: true, appId: true, deadline: true, anomaly: true });
+const INSPECT_MASK = flowMask({ state: true });
+const INSPECT_ANOMALY_MASK = flowMask({ state: true, anomaly: true });
+const CLASSIFY_MASK = flowMask({ appId: true, classId: true });
+
+/** Per-map entry counts, for fill-level metrics. */
+export interface FillLevel {
+  readonly map: MapName;
+  readonly entries: number;
+  readonly capacity: number;
+}
+
+function count(found: Buffer): number {
+  let n = 0;
+  for (const b of found) n += b;
+  return n;
+}
+
+/**
+ * The agent's writers of runtime state (never policy, never drift): blocks,
+ * flow verdicts, the application -> destination cache, and the reads behind
+ * the flow and fill-level metrics. Each call is one batch of syscalls through
+ * the libbpf addon and keeps the rules of bpf/README.md: every block write is
+ * followed by one `block_generation` increment; flow changes are
+ * read-modify-write of only the members the agent owns.
+ */
+export class RuntimeMaps {
+  private constructor(
+    private readonly config: PinnedMap,
+    private readonly flows: PinnedMap,
+    private readonly blocks: Record<BlockScope, PinnedMap>,
+    private readonly appDest: PinnedMap,
+    private readonly stats: PinnedMap,
+  ) {}
+
+  /** Opens the pinned runtime maps under `pinRoot` (loaded by the agent's loader). */
+  static open(bpf: NativeBpf, pinRoot: string): RuntimeMaps {
+    const open = (name: MapName, key: number, value: number) =>
+      PinnedMap.open(bpf, pinRoot, name, { key, value });
+    const block = size("block");
+    return new RuntimeMaps(
+      open(MAP_NAMES.config, 4, CONFIG.size),
+      open(MAP_NAMES.flows, FLOW_KEY_SIZE, FLOW.size),
+      {
+        source: open(MAP_NAMES.blockSrc, size("addr"), block),
+        destination: open(MAP_NAMES.blockDst, size("addr"), block),
+        flow: open(MAP_NAMES.blockFlow, FLOW_KEY_SIZE, block),
+      },
+      open(MAP_NAMES.appDest, size("addr"), size("appDest")),
+      open(MAP_NAMES.stats, 4, 8),
+    );
+  }
+
+  /** Adds or renews blocks (one batch), then increments `block_generation` once. Returns entries written. */
+  addBlocks<S extends BlockScope>(scope: S, blocks: readonly Block<BlockTarget<S>>[]): number {
+    if (blocks.length === 0) return 0;
+    const keys = this.blockKeys(
+      scope,
+      blocks.map((b) => b.target),
+    );
+    const values = Buffer.alloc(blocks.length * size("block"));
+    blocks.forEach((b, i) => {
+      values.writeBigUInt64LE(b.expiresNs, i * 16);
+      values.writeUInt32LE(b.reason, i * 16 + 8);
+    });
+    const written = this.blocks[scope].upsertBatch(keys, values, blocks.length);
+    this.bumpBlockGeneration();
+    return written;
+  }
+
+  /**
+   * Removes blocks; returns how many existed. Flows the programs already
+   * marked BLOCKED stay blocked until they leave the flow table or are
+   * returned with `returnToInspect`.
+   */
+  removeBlocks<S extends BlockScope>(scope: S, targets: readonly BlockTarget<S>[]): number {
+    const removed = this.blocks[scope].deleteBatch(this.blockKeys(scope, targets), targets.length);
+    if (removed > 0) this.bumpBlockGeneration();
+    return removed;
+  }
+
+  /** Deletes blocks whose expiry has passed (the programs ignore them but never delete them). */
+  pruneExpiredBlocks(nowNs: bigint = monotonicNs()): number {
+    let pruned = 0;
+    for (const map of Object.values(this.blocks)) pruned += this.pruneExpired(map, 0, nowNs);
+    return pruned;
+  }
+
+  /**
+   * Moves existing flows to the fast path: state OFFLOADED, the application,
+   * ANOMALY cleared, a fresh re-inspection deadline (set by the first
+   * fast-path packet). Returns how many flows existed; the programs still
+   * refuse the fast path where the policy or the flow forbids it.
+   */
+  offloadFlows(flows: readonly { readonly key: FlowKey; readonly appId: number }[]): number {
+    const patches = Buffer.alloc(flows.length * FLOW.size);
+    flows.forEach((f, i) => {
+      patches.writeUInt32LE(FlowState.OFFLOADED, i * FLOW.size + FLOW.state);
+      patches.writeUInt32LE(f.appId, i * FLOW.size + FLOW.appId);
+    });
+    return this.patchFlows(
+      flows.map((f) => f.key),
+      patches,
+      OFFLOAD_MASK,
+    );
+  }
+
+  /** Returns flows to the slow path; with `anomaly` they also may not be offloaded again until re-offloaded explicitly. */
+  returnToInspect(keys: readonly FlowKey[], options: { readonly anomaly?: boolean } = {}): number {
+    const patches = Buffer.alloc(keys.length * FLOW.size);
+    if (options.anomaly)
+      keys.forEach((_, i) => patches.writeUInt32LE(FLOW_F_ANOMALY, i * FLOW.size + FLOW.flags));
+    return this.patchFlows(keys, patches, options.anomaly ? INSPECT_ANOMALY_MASK : INSPECT_MASK);
+  }
+
+  /** Names the application of flows inspection classified (classId 0: the class of the app's policy). */
+  classifyFlows(
+    flows: readonly { readonly key: FlowKey; readonly appId: number; readonly classId?: number }[],
+  ): number {
+    const patches = Buffer.alloc(flows.length * FLOW.size);
+    flows.forEach((f, i) => {
+      patches.writeUInt32LE(f.appId, i * FLOW.size + FLOW.appId);
+      patches.writeUInt32LE(f.classId ?? 0, i * FLOW.size + FLOW.classId);
+    });
+    return this.patchFlows(
+      flows.map((f) => f.key),
+      patches,
+      CLASSIFY_MASK,
+    );
+  }
+
+  /** Learns (or renews) destinations of applications, read at a flow's first packet for its route. */
+  learnDestinations(
+    entries: readonly { readonly addr: string; readonly appId: number; readonly expiresNs: bigint }[],
+  ): number {
+    const values = Buffer.alloc(entries.length * size("appDest"));
+    entries.forEach((e, i) => {
+      values.writeUInt32LE(e.appId, i * 16);
+      values.writeBigUInt64LE(e.expiresNs, i * 16 + 8);
+    });
+    return this.appDest.upsertBatch(addrKeys(entries.map((e) => e.addr)), values, entries.length);
+  }
+
+  forgetDestinations(addrs: readonly string[]): number {
+    return this.appDest.deleteBatch(addrKeys(addrs), addrs.length);
+  }
+
+  /** Deletes destinations whose TTL has passed. */
+  pruneExpiredDestinations(nowNs: bigint = monotonicNs()): number {
+    return this.pruneExpired(this.appDest, 8, nowNs);
+  }
+
+  /** Flows in the table per state, for the flows-per-state metric. */
+  flowsByState(): Record<"inspect" | "offloaded" | "blocked", number> {
+    const { values, count: n } = this.flows.dump();
+    const out = { inspect: 0, offloaded: 0, blocked: 0 };
+    for (let i = 0; i < n; i++) {
+      const state = values.readUInt32LE(i * FLOW.size + FLOW.state);
+      if (state === FlowState.OFFLOADED) out.offloaded++;
+      else if (state === FlowState.BLOCKED) out.blocked++;
+      else out.inspect++;
+    }
+    return out;
+  }
+
+  /** Entries and capacity of every runtime map. */
+  fillLevels(): FillLevel[] {
+    const level = (map: PinnedMap, capacity: number): FillLevel => ({
+      map: map.name,
+      entries: map.dump().count,
+      capacity,
+    });
+    return [
+      level(this.flows, CAPACITY.flows),
+      ...Object.values(this.blocks).map((m) => level(m, CAPACITY.blocks)),
+      level(this.appDest, CAPACITY.appDest),
+    ];
+  }
+
+  /** The programs' counters, summed over CPUs. */
+  counters(): Record<StatName, bigint> {
+    const { keys, values, count: n } = this.stats.dump();
+    const slots = n === 0 ? 0 : values.length / n / 8;
+    const out = Object.fromEntries(STATS.map((s) => [s, 0n])) as Record<StatName, bigint>;
+    for (let i = 0; i < n; i++) {
+      const name = STATS[keys.readUInt32LE(i * 4)];
+      if (!name) continue;
+      for (let cpu = 0; cpu < slots; cpu++) out[name] += values.readBigUInt64LE((i * slots + cpu) * 8);
+    }
+    return out;
+  }
+
+  /** Sets the offload lease: the fast path stops by itself at `untilNs` unless renewed. */
+  setOffloadLease(untilNs: bigint): void {
+    const mask = Buffer.alloc(CONFIG.size);
+    const patch = Buffer.alloc(CONFIG.size);
+    const lease = at("config", "offload_lease_until_ns");
+    mask.fill(0xff, lease, lease + 8);
+    patch.writeBigUInt64LE(untilNs, lease);
+    this.config.patch(CONFIG_KEY, patch, 1, mask);
+  }
+
+  close(): void {
+    for (const m of [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats])
+      m.close();
+  }
+
+  private blockKeys(scope: BlockScope, targets: readonly (string | FlowKey)[]): Buffer {
+    return scope === "flow" ? flowKeys(targets as FlowKey[]) : addrKeys(targets as string[]);
+  }
+
+  private patchFlows(keys: readonly FlowKey[], patches: Buffer, mask: Buffer): number {
+    return count(this.flows.patch(flowKeys(keys), patches, keys.length, mask));
+  }
+
+  /**
+   * The programs never write fos1_config and this process writes it only in
+   * synchronous calls, so reading and writing the generation back here cannot
+   * lose another writer's change.
+   */
+  private bumpBlockGeneration(): void {
+    const value = this.config.lookup(CONFIG_KEY)!;
+    value.writeUInt32LE((value.readUInt32LE(CONFIG.generation) + 1) >>> 0, CONFIG.generation);
+    this.config.upsertBatch(CONFIG_KEY, value, 1);
+  }
+
+  /** Deletes entries whose u64 expiry (at `offset` in the value) is set and has passed. */
+  private pruneExpired(map: PinnedMap, offset: number, nowNs: bigint): number {
+    const expired = map.entries().filter((e) => {
+      const expires = e.value.readBigUInt64LE(offset);
+      return expires !== 0n && expires <= nowNs;
+    });
+    return map.delete(expired.map((e) => e.key));
+  }
+}

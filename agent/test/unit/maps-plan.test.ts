@@ -1,0 +1,264 @@
+import {
+  decode,
+  encode,
+  encodeU32,
+  flowKeyOf,
+  lpmPrefix,
+  CFG_INSPECT_ALL,
+  CFG_OFFLOAD_ENABLED,
+} from "@fos1/dpi/sdk/abi";
+import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
+import type { NodeProgram } from "@fos1/dpi/sdk/compile";
+import { desiredMaps, diffMaps, keyId, planWrites, type MapsActual } from "@fos1/dpi/agent/src/bpf/maps-plan";
+import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
+import { goldenProgram, program, rehash } from "./fixtures/programs";
+
+const qos = goldenProgram("qos-default-qos-policy");
+const routing = goldenProgram("routing-application-routing");
+const fastPath = goldenProgram("fastpath-branch-fast-path");
+const sensor = goldenProgram("sensor-branch-sensors");
+const golden = [fastPath, qos, routing, sensor];
+const ifindex = (name: string) => (name === "fos1-mirror" ? 7 : 0);
+
+const appKey = (id: number) => keyId(encodeU32(id));
+
+/** The kernel as it is after the writes of a plan, starting from empty maps and a zero fos1_config. */
+function applied(programs: readonly NodeProgram[]): MapsActual {
+  const desired = desiredMaps(programs, ifindex);
+  const empty: MapsActual = { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) };
+  const writes = planWrites(desired, empty);
+  const maps = new Map(
+    writes.maps.map((m) => [m.map.name, new Map(m.upserts.map((u) => [keyId(u.key), u.value]))]),
+  );
+  const config = Buffer.from(empty.config);
+  for (let i = 0; i < config.length; i++)
+    config[i] = (config[i]! & ~writes.config!.mask[i]!) | writes.config!.patch[i]!;
+  return { maps, config };
+}
+
+function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("maps desired state from the golden programs", () => {
+  const desired = desiredMaps(golden, ifindex);
+
+  it("merges QoS's class_id and the fast path's flags of one application into one entry", () => {
+    const dropbox = desired.maps.get("fos1_app_policy")!.get(appKey(9))!;
+    expect(dropbox.values).toEqual({ class_id: 19, flags: 1 });
+    expect(dropbox.owners.class_id!.program).toBe(qos.metadata.name);
+    expect(dropbox.owners.flags!.program).toBe(fastPath.metadata.name);
+    const zoomOnlyQos = desired.maps.get("fos1_app_policy")!.get(appKey(7))!;
+    expect(zoomOnlyQos.declaredBy.map((d) => d.program)).toEqual([fastPath.metadata.name]);
+    // 13 QoS apps + 9 fast-path apps, 4 of them shared.
+    expect(desired.maps.get("fos1_app_policy")!.size).toBe(18);
+  });
+
+  it("encodes every key and value as sdk/abi does", () => {
+    const writes = planWrites(desired, { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) });
+    const classes = writes.maps.find((m) => m.map.name === "fos1_qos_classes")!.upserts;
+    expect(classes.map((c) => decode("qosClass", c.value))).toContainEqual({
+      skbPriority: 0x10011,
+      dscp: 46,
+    });
+    const segments = writes.maps.find((m) => m.map.name === "fos1_segments")!.upserts;
+    expect(segments.map((s) => s.key)).toContainEqual(encode("lpmKey", lpmPrefix("10.10.200.0/24")));
+    const routes = writes.maps.find((m) => m.map.name === "fos1_route_policy")!.upserts;
+    expect(routes.map((r) => r.key)).toContainEqual(encode("routeKey", { segmentId: 0, appId: 7 }));
+    expect(writes.count).toBe(4 + 18 + 13 + 2 + 1 + 1 + 2 + 1);
+  });
+
+  it("merges spec.config of every program, the mirror interface as its ifindex, offload on with a fast path", () => {
+    const config = decode("config", applied(golden).config);
+    expect(config).toMatchObject({
+      flags: CFG_OFFLOAD_ENABLED,
+      sampleOneIn: 64,
+      reinspectAfterNs: 300_000_000_000n,
+      mirrorIfindex: 7,
+      fwmarkMask: 0xf0,
+      offloadLeaseUntilNs: 0n,
+      blockGeneration: 0,
+    });
+    const inspectAll = rehash(sensor, (p) => (p.spec.config.inspect_all = true));
+    expect(decode("config", applied([inspectAll]).config).flags).toBe(CFG_INSPECT_ALL);
+  });
+});
+
+describe("maps conflicts and refusals", () => {
+  it("two programs setting one field of one key differently conflict, at the later program's path", () => {
+    const other = program("qos-other", {
+      maps: { fos1_app_policy: [{ key: { app_id: 9 }, value: { class_id: 17 } }] },
+    });
+    const error = thrown(() => desiredMaps([qos, other], ifindex));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).path).toBe("spec.maps.fos1_app_policy[0].value.class_id");
+    expect(error.message).toContain(`program "${qos.metadata.name}" already sets 19`);
+  });
+
+  it("the same setting from two programs is no conflict", () => {
+    const same = program("qos-same", {
+      maps: { fos1_app_policy: [{ key: { app_id: 9 }, value: { class_id: 19 } }] },
+    });
+    expect(() => desiredMaps([qos, same], ifindex)).not.toThrow();
+  });
+
+  it("two programs setting one config member differently conflict", () => {
+    const other = program("fastpath-other", { config: { sample_one_in: 8 } });
+    const error = thrown(() => desiredMaps([fastPath, other], ifindex));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).path).toBe("spec.config.sample_one_in");
+  });
+
+  it.each([
+    [
+      { fos1_flows: [{ key: { x: 1 }, value: {} }] },
+      "spec.maps.fos1_flows: flow state is the agent's runtime state",
+    ],
+    [{ fos1_config: [] }, "spec.maps.fos1_config: node-wide settings are set through spec.config"],
+    [{ fos1_nope: [] }, "spec.maps.fos1_nope: no such map in fos1.h"],
+    [
+      { fos1_app_policy: [{ key: { app_id: 1 }, value: { colour: 1 } }] },
+      "spec.maps.fos1_app_policy[0].value.colour: unknown field",
+    ],
+    [
+      { fos1_qos_classes: [{ key: { class_id: 1 }, value: { dscp: 64 } }] },
+      "spec.maps.fos1_qos_classes[0].value.dscp: 64 is outside 0..63",
+    ],
+    [
+      { fos1_route_policy: [{ key: { app_id: 1 }, value: {} }] },
+      "spec.maps.fos1_route_policy[0].key: missing segment_id",
+    ],
+    [
+      { fos1_watch: [{ key: { prefix: "10.0.0.1/8" }, value: { id: 1 } }] },
+      "spec.maps.fos1_watch[0].key.prefix:",
+    ],
+    [
+      { fos1_watch: [{ key: { prefix: 10 }, value: { id: 1 } }] },
+      "spec.maps.fos1_watch[0].key.prefix: expected a prefix",
+    ],
+    [
+      { fos1_app_policy: [{ key: { app_id: "7" }, value: {} }] },
+      "spec.maps.fos1_app_policy[0].key.app_id: expected an integer",
+    ],
+  ])("refuses %j with its path", (maps, message) => {
+    const error = thrown(() => desiredMaps([program("bad", { maps })], ifindex));
+    expect(error).not.toBeInstanceOf(ConflictError);
+    expect(error.message.startsWith(message)).toBe(true);
+  });
+
+  it("refuses more entries on the node than the map holds", () => {
+    const many = (from: number) =>
+      Array.from({ length: 9000 }, (_, i) => ({ key: { app_id: from + i }, value: { class_id: 1 } }));
+    const a = program("a", { maps: { fos1_app_policy: many(1) } });
+    const b = program("b", { maps: { fos1_app_policy: many(20_000) } });
+    expect(() => desiredMaps([a], ifindex)).not.toThrow();
+    expect(thrown(() => desiredMaps([a, b], ifindex)).message).toBe(
+      "spec.maps.fos1_app_policy: 18000 entries on this node exceed the map's capacity of 16384",
+    );
+  });
+
+  it("refuses a mirror interface the node does not have", () => {
+    const p = program("sensor-x", { config: { mirror_interface: "nomirror0" } });
+    expect(thrown(() => desiredMaps([p], ifindex)).message).toBe(
+      'spec.config.mirror_interface: no interface "nomirror0" on this node',
+    );
+  });
+});
+
+describe("maps diff and writes", () => {
+  it("writes nothing when the kernel holds the desired state", () => {
+    const desired = desiredMaps(golden, ifindex);
+    const actual = applied(golden);
+    expect(planWrites(desired, actual).count).toBe(0);
+    expect(diffMaps(desired, actual)).toEqual([]);
+  });
+
+  it("attributes a changed field to the program that owns that field", () => {
+    const actual = applied(golden);
+    const policy = actual.maps.get("fos1_app_policy") as Map<string, Buffer>;
+    policy.set(appKey(9), encode("appPolicy", { classId: 19, flags: 2 }));
+    const desired = desiredMaps(golden, ifindex);
+    expect(diffMaps(desired, actual)).toEqual([
+      {
+        program: fastPath.metadata.name,
+        path: "spec.maps.fos1_app_policy[app_id=9].flags",
+        expected: 1,
+        actual: 2,
+      },
+    ]);
+    expect(planWrites(desired, actual).count).toBe(1);
+  });
+
+  it("a missing shared entry is drift of every program naming it; a stray entry is deleted, nobody's drift", () => {
+    const actual = applied(golden);
+    const policy = actual.maps.get("fos1_app_policy") as Map<string, Buffer>;
+    policy.delete(appKey(9));
+    policy.set(appKey(999), encode("appPolicy", { classId: 1, flags: 0 }));
+    const desired = desiredMaps(golden, ifindex);
+    const drift = diffMaps(desired, actual);
+    expect(drift).toEqual([
+      {
+        program: fastPath.metadata.name,
+        path: "spec.maps.fos1_app_policy[app_id=9]",
+        expected: { flags: 1 },
+        actual: null,
+      },
+      {
+        program: qos.metadata.name,
+        path: "spec.maps.fos1_app_policy[app_id=9]",
+        expected: { class_id: 19 },
+        actual: null,
+      },
+    ]);
+    const writes = planWrites(desired, actual);
+    const policyWrites = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
+    expect(policyWrites.upserts.map((u) => u.key)).toEqual([encodeU32(9)]);
+    expect(policyWrites.deletes).toEqual([encodeU32(999)]);
+  });
+
+  it("removing a program deletes its keys and zeroes only its fields of shared keys", () => {
+    const actual = applied(golden);
+    const desired = desiredMaps([qos, routing, sensor], ifindex);
+    const writes = planWrites(desired, actual);
+    const policy = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
+    // 5 fast-path-only apps deleted, the 4 shared ones rewritten without OFFLOAD_ALLOWED.
+    expect(policy.deletes).toHaveLength(5);
+    expect(policy.upserts.map((u) => decode("appPolicy", u.value))).toEqual(
+      Array(4).fill({ classId: 19, flags: 0 }),
+    );
+    expect(writes.maps.map((m) => m.map.name).sort()).toEqual([
+      "fos1_app_policy",
+      "fos1_critical",
+      "fos1_watch",
+    ]);
+    expect(decode("config", Buffer.from(writes.config!.patch)).flags & CFG_OFFLOAD_ENABLED).toBe(0);
+  });
+
+  it("a config member set out of band is drift of the program that set it", () => {
+    const actual = applied(golden);
+    actual.config.writeUInt32LE(32, 4);
+    expect(diffMaps(desiredMaps(golden, ifindex), actual)).toEqual([
+      { program: fastPath.metadata.name, path: "spec.config.sample_one_in", expected: 64, actual: 32 },
+    ]);
+  });
+});
+
+it("flow keys are the same bytes as sdk/abi encodes", async () => {
+  const { flowKeys, addrKeys } = await import("@fos1/dpi/agent/src/bpf/key-bytes");
+  const keys = [
+    flowKeyOf({ src: "10.10.1.2", dst: "192.0.2.10", sport: 40000, dport: 443, proto: 6 }).key,
+    flowKeyOf({ src: "2001:db8::1", dst: "fd00::2", sport: 7, dport: 7, proto: 58, vlanId: 12 }).key,
+    flowKeyOf({ src: "0.0.0.0", dst: "255.255.255.255", sport: 0, dport: 65535, proto: 17 }).key,
+  ];
+  expect(flowKeys(keys)).toEqual(Buffer.concat(keys.map((k) => encode("flowKey", k))));
+  expect(addrKeys(["10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"])).toEqual(
+    Buffer.concat(["10.0.0.1", "10.0.0.1", "2001:db8::1"].map((a) => encode("addr", { addr: a }))),
+  );
+  for (const bad of ["10.0.0", "10.0.0.256", "010.0.0.1", "10..0.1", "x"])
+    expect(() => addrKeys([bad])).toThrow();
+});
