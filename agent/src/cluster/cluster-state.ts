@@ -222,6 +222,8 @@ export class ClusterState {
     } catch (error) {
       return { lost: { error, resnapshot: false }, wasConnected: false };
     }
+    // close() may have come while catching up, before there was a session for it to end.
+    if (this.closed) return { lost: { error: new Error("closed"), resnapshot: false }, wasConnected: false };
     const session = this.openWatch(from);
     this.session = session;
     const first = await Promise.race([session.connected.then(() => undefined), session.lost]);
@@ -291,18 +293,19 @@ export class ClusterState {
     let markLost!: (cause: Lost) => void;
     const connected = new Promise<void>((resolve) => (markConnected = resolve));
     const lost = new Promise<Lost>((resolve) => (markLost = resolve));
+    const onData = (res: IWatchResponse) => this.onWatchData(res);
     let ended = false;
     const end = (cause: Lost, cancel: boolean) => {
       if (ended) return;
       ended = true;
       // Events still in flight on a dead watch must not reach the view once a new one starts.
-      watcher.removeAllListeners("data");
+      watcher.off("data", onData);
       // Without a cancel, etcd3 re-attaches a disconnected watcher on its own, from a revision we do not choose.
       if (cancel) watcher.cancel().catch(() => undefined);
       markLost(cause);
     };
     watcher.on("connected", () => markConnected());
-    watcher.on("data", (res: IWatchResponse) => this.onWatchData(res));
+    watcher.on("data", onData);
     watcher.on("disconnected", (error) => end({ error, resnapshot: false }, true));
     // etcd cancelled the watch itself (history compacted past `from`); it is already detached.
     watcher.on("error", (error) => end({ error, resnapshot: true }, false));

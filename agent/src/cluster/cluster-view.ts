@@ -48,6 +48,7 @@ interface Held {
 export class ClusterView {
   private readonly held = new Map<string, Held>();
   private readonly expiry = new ExpiryQueue();
+  private readonly counts = { block: 0, destination: 0 };
   private appliedRevision = 0;
 
   constructor(private readonly keys: ClusterKeys) {}
@@ -62,9 +63,7 @@ export class ClusterView {
   }
 
   count(kind: ClusterEntry["kind"]): number {
-    let n = 0;
-    for (const held of this.held.values()) if (held.entry.kind === kind) n++;
-    return n;
+    return this.counts[kind];
   }
 
   entries(): ClusterEntry[] {
@@ -84,7 +83,7 @@ export class ClusterView {
     this.advance(modRevision);
     const held = this.held.get(key);
     if (!held || modRevision <= held.modRevision) return { changes: [], rejected: [] };
-    this.held.delete(key);
+    this.drop(key, held);
     return { changes: [removal(held.entry, "deleted")], rejected: [] };
   }
 
@@ -109,7 +108,7 @@ export class ClusterView {
     }
     for (const [key, held] of this.held) {
       if (listed.has(key)) continue;
-      this.held.delete(key);
+      this.drop(key, held);
       changes.push(removal(held.entry, "deleted"));
     }
     for (const update of additions) {
@@ -126,7 +125,7 @@ export class ClusterView {
     for (const slot of this.expiry.popDue(now)) {
       const held = this.held.get(slot.key);
       if (!held || held.entry.entry.expiresAt > now) continue;
-      this.held.delete(slot.key);
+      this.drop(slot.key, held);
       changes.push(removal(held.entry, "expired"));
     }
     return changes;
@@ -142,19 +141,26 @@ export class ClusterView {
     if (!kind) return { changes: [], rejected: [] };
     const parsed = parseEntry(this.keys, kind, kv.key, kv.value);
     if (!parsed.ok) {
-      if (held) this.held.delete(kv.key);
+      if (held) this.drop(kv.key, held);
       return {
         changes: held ? [removal(held.entry, "malformed")] : [],
         rejected: [{ kind, ...parsed.rejection }],
       };
     }
     if (parsed.value.entry.expiresAt <= now) {
-      if (held) this.held.delete(kv.key);
+      if (held) this.drop(kv.key, held);
       return { changes: held ? [removal(held.entry, "expired")] : [], rejected: [] };
     }
+    if (held) this.drop(kv.key, held);
     this.held.set(kv.key, { entry: parsed.value, modRevision: kv.modRevision });
+    this.counts[parsed.value.kind]++;
     this.expiry.push(parsed.value.entry.expiresAt, kv.key);
     return { changes: [addition(parsed.value)], rejected: [] };
+  }
+
+  private drop(key: string, held: Held): void {
+    this.held.delete(key);
+    this.counts[held.entry.kind]--;
   }
 
   private advance(revision: number): void {

@@ -40,6 +40,7 @@ test("a delete removes only what an older revision put", () => {
   ]);
   expect(view.delete(`${keys.blocks}source/10.0.0.1`, 6).changes).toEqual([]);
   expect(view.size).toBe(0);
+  expect(view.count("block")).toBe(0);
 });
 
 test("keys outside blocks/ and destinations/ are neither applied nor counted as malformed", () => {
