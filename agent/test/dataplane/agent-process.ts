@@ -84,6 +84,10 @@ export class AgentLab {
       [this.uplinks[1], up2, "acup2", "203.0.113.2/24", "203.0.113.1/24"],
     ] as const) {
       await this.exec(["ip", "link", "add", u.device, "type", "veth", "peer", "name", peer, "netns", peerNs]);
+      // No IPv6 link-local addresses: the kernel adds them (and their routes) asynchronously after link up,
+      // which would change the kernel snapshots these tests compare while nobody touched them.
+      await this.exec(["ip", "link", "set", u.device, "addrgenmode", "none"]);
+      await run("ip", ["-n", peerNs, "link", "set", peer, "addrgenmode", "none"]);
       await this.exec(["ip", "addr", "add", routerAddr, "dev", u.device]);
       await this.exec(["ip", "link", "set", u.device, "up"]);
       await run("ip", ["-n", peerNs, "addr", "add", peerAddr, "dev", peer]);
