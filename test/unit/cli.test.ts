@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "@fos1/dpi/cli/run";
 import type { Io } from "@fos1/dpi/cli/io";
-import { hashMatches, nodeProgram } from "@fos1/dpi/sdk/compile";
+import { hashMatches, nodeProgram, type NodeProgram } from "@fos1/dpi/sdk/compile";
 
 const root = join(__dirname, "..", "..");
 const example = (f: string) => join(root, "examples", f);
@@ -85,6 +85,30 @@ describe("fos1-dpi compile", () => {
       const parsed = nodeProgram.parse(p);
       expect(hashMatches(parsed)).toBe(true);
     }
+  });
+
+  it("prints the DESIGN.md documents' programs for a two-uplink site, default-internet naming its default uplink", async () => {
+    const r = await cli([
+      "compile",
+      "--json",
+      "--site",
+      example("sites/internet-and-mpls.yaml"),
+      example("policies/design.yaml"),
+    ]);
+    expect(r.status).toBe(0);
+    const programs = JSON.parse(r.stdout) as NodeProgram[];
+    expect(programs.map((p) => p.metadata.name)).toEqual([
+      "qos-default-qos-policy",
+      "routing-application-routing",
+    ]);
+    const routing = programs[1].spec;
+    expect(routing.runtime.routing?.uplinks.map((u) => u.name)).toEqual(["isp2", "mpls"]);
+    const guest = routing.maps.fos1_route_policy.find((e) => e.key.segment_id === 1 && e.key.app_id === 0);
+    expect(guest?.value.mark).toBe(routing.runtime.routing?.uplinks[0].mark);
+    expect(programs[0].spec.tc.map((d) => [d.device, d.bandwidthBps])).toEqual([
+      ["wan0", 200e6],
+      ["mpls0", 20e6],
+    ]);
   });
 
   it("limits output to one node with --node", async () => {

@@ -27,6 +27,7 @@ function compileExample(siteFile: string, policyFiles: string[]): NodeProgram[] 
 const goldens: [string, string, string[]][] = [
   ["two-uplinks", "sites/two-uplinks.yaml", ["policies/fast-path.yaml"]],
   ["branch", "sites/branch.yaml", ["policies/design.yaml", "policies/fast-path.yaml"]],
+  ["internet-and-mpls", "sites/internet-and-mpls.yaml", ["policies/design.yaml"]],
 ];
 
 describe("compiled NodePrograms match the reviewed golden files", () => {

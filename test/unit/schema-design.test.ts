@@ -40,6 +40,8 @@ describe("the DESIGN.md documents", () => {
       "policies/fast-path.yaml",
       "sites/branch.yaml",
       "sites/two-uplinks.yaml",
+      "sites/internet-and-mpls.yaml",
+      "lab/site.yaml",
     ]) {
       const { documents, problems } = loadYamlDocuments(
         readFileSync(join(root, "examples", file), "utf8"),
