@@ -74,6 +74,8 @@ interface WatchSession {
  * resumes the watch from the last revision it applied, so removals that
  * happened meanwhile are delivered; if etcd has compacted that history, it
  * lists everything and delivers the difference instead. Then the queue is flushed.
+ * A node counts as offline until its first snapshot: what it publishes before
+ * that (or before `watch()`) waits in the queue.
  *
  * ```ts
  * const cluster = new ClusterState({ endpoints: ["http://10.0.0.5:2379"], site: "hq", node: "router-1" });
@@ -116,7 +118,7 @@ export class ClusterState {
       hosts: this.config.endpoints,
       // Streams (the watch) live forever; every other call gets a deadline so a hung server is noticed.
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-      // A silently dead server (no RST) is noticed by keepalive, well within etcd's minimum ping interval rules.
+      // A silently dead server (no RST) is noticed by keepalive; 10 s stays above etcd's 5 s minimum ping interval.
       grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": timeout },
     });
     this.publisher = new Publisher({

@@ -101,7 +101,7 @@ let relay: Relay;
 let raw: Etcd3;
 const nodes: ClusterState[] = [];
 
-function node(name: string, endpoint: string, now?: () => number): ClusterState {
+function node(name: string, endpoint: string, now?: () => number, queueLimit?: number): ClusterState {
   const state = new ClusterState(
     {
       endpoints: [endpoint],
@@ -109,6 +109,7 @@ function node(name: string, endpoint: string, now?: () => number): ClusterState 
       node: name,
       backoff: { initialMs: 50, maxMs: 500 },
       callTimeoutMs: 2000,
+      queueLimit,
     },
     { metrics: new ClusterMetrics(new Registry()), now },
   );
@@ -360,4 +361,33 @@ test("a burst of blocks with one TTL shares a handful of leases", async () => {
   // One TTL bucket, or two when the burst straddles a bucket boundary.
   expect(leases.size).toBeGreaterThanOrEqual(1);
   expect(leases.size).toBeLessThanOrEqual(2);
+});
+
+test("a node that starts while etcd is unreachable queues what it publishes (bounded) and syncs when etcd appears", async () => {
+  const a = node("cl-a", etcd.endpoint);
+  const seenA = new Recorder();
+  a.watch(seenA);
+  await a.synced();
+  relay.cut();
+  const b = node("cl-b", relay.endpoint, undefined, 2);
+  const seenB = new Recorder();
+  b.watch(seenB);
+  const outcomes = await Promise.all(
+    ["203.0.113.60", "203.0.113.61", "203.0.113.62"].map((ip) => b.publishBlock(sourceBlock(ip))),
+  );
+  expect(outcomes).toEqual(["queued", "queued", "queued"]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(b.connected).toBe(false);
+  expect(b.status().queued).toBe(2);
+  expect(await counterValue(b.metrics.queueDropped, { kind: "block", why: "full" })).toBe(1);
+
+  relay.restore();
+  await b.synced();
+  await waitFor("a to get b's queued blocks", () => seenA.blocks.size === 2);
+  expect([...seenA.blocks.values()].map((x) => x.target)).toEqual([
+    { scope: "source", address: "203.0.113.61" },
+    { scope: "source", address: "203.0.113.62" },
+  ]);
+  expect([...seenA.blocks.values()].every((x) => x.origin === "cl-b")).toBe(true);
+  await waitFor("b to get its own blocks back", () => seenB.blocks.size === 2);
 });
