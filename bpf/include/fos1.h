@@ -56,7 +56,7 @@ struct fos1_config {
 	__u32 class_mark_shift;       /* class_id << shift, masked by class_mark_mask */
 	__u64 offload_lease_until_ns; /* agent heartbeat: fast path only while now < lease; 0 = no lease */
 	__u32 block_generation;       /* bumped by the agent after every write to a fos1_block_* map */
-	__u32 pad;
+	__u32 policy_generation;      /* bumped by the agent after every write to fos1_app_policy or fos1_qos_classes */
 	__u64 nexthop_ttl_ns;         /* fast path reuses a flow's FIB result this long; 0 = look up every packet */
 };
 
@@ -66,7 +66,7 @@ struct fos1_qos_class {
 	__u8 pad[3];
 };
 
-/* fos1_app_policy.flags */
+/* fos1_app_policy.flags; app_id 0 (no application named yet) has no policy: never offloaded, no class. */
 #define FOS1_APP_OFFLOAD_ALLOWED (1U << 0)
 #define FOS1_APP_NEVER_OFFLOAD (1U << 1) /* sensitive, TLS inspection: wins over OFFLOAD_ALLOWED */
 
@@ -159,6 +159,22 @@ struct fos1_flow {
 	__u64 last_seen_ns;
 	__u64 offload_deadline_ns; /* re-inspection time; 0 = set at the first fast-path packet */
 	__u64 nh_checked_ns[2];
+	/*
+	 * The policy maps read through per flow, so that a packet of a known flow
+	 * looks up no policy: each copy holds while its *_gen equals
+	 * fos1_config.policy_generation and its *_key is still the flow's. The
+	 * programs own these fields; the agent keeps them as read.
+	 */
+	__u32 app_gen;
+	__u32 app_key;          /* the app_id read; 0 = none (app_id 0 has no policy) */
+	__u32 app_class_id;     /* that application's class_id */
+	__u32 app_flags;        /* its FOS1_APP_* flags; 0 when it has no policy */
+	__u32 qos_gen;
+	__u32 qos_key;          /* the class_id read; 0 = none */
+	__u32 qos_skb_priority; /* that class's entry */
+	__u8 qos_dscp;
+	__u8 qos_found;         /* the class has a fos1_qos_classes entry */
+	__u8 pad2[2];
 };
 
 struct fos1_block {

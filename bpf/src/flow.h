@@ -90,17 +90,38 @@ static __always_inline bool inspection_selected(const struct fos1_config *cfg, c
 	return (cfg->flags & FOS1_CFG_INSPECT_ALL) || either_in(&fos1_inspect_select, p);
 }
 
-/* The effective class: the flow's own, else its application's. */
-static __always_inline __u32 flow_class_id(const struct fos1_flow *f)
-{
-	struct fos1_app_policy *ap;
+/* Keeps the compiler from moving the stores of a cached copy past the key that validates it. */
+#define barrier() asm volatile("" ::: "memory")
 
+/*
+ * The flow's application policy, read through the flow entry (see struct
+ * fos1_flow) into app_class_id and app_flags: the map is looked up again only
+ * after the agent bumped policy_generation or changed the flow's app_id.
+ */
+static __always_inline void app_policy_read(const struct fos1_config *cfg, struct fos1_flow *f)
+{
+	__u32 gen = cfg->policy_generation, app_id = f->app_id;
+	struct fos1_app_policy *ap = NULL;
+
+	/* app_id 0 has no policy at any generation, so a zeroed entry already holds its copy. */
+	if (f->app_key == app_id && (f->app_gen == gen || !app_id))
+		return;
+	if (app_id)
+		ap = bpf_map_lookup_elem(&fos1_app_policy, &app_id);
+	f->app_class_id = ap ? ap->class_id : 0;
+	f->app_flags = ap ? ap->flags : 0;
+	barrier();
+	f->app_gen = gen;
+	f->app_key = app_id;
+}
+
+/* The effective class: the flow's own, else its application's. */
+static __always_inline __u32 flow_class_id(const struct fos1_config *cfg, struct fos1_flow *f)
+{
 	if (f->class_id)
 		return f->class_id;
-	if (!f->app_id)
-		return 0;
-	ap = bpf_map_lookup_elem(&fos1_app_policy, &f->app_id);
-	return ap ? ap->class_id : 0;
+	app_policy_read(cfg, f);
+	return f->app_class_id;
 }
 
 #endif /* FOS1_FLOW_H */

@@ -10,6 +10,7 @@
  */
 #include <linux/errno.h>
 #include <linux/pkt_cls.h>
+#include "clock.h"
 #include "flow.h"
 #include "fastpath.h"
 
@@ -74,14 +75,15 @@ static __always_inline __u32 route_mark(__u32 segment_id, __u32 app_id)
 	return mark;
 }
 
-static __always_inline void apply_marks(struct __sk_buff *skb, const struct fos1_config *cfg,
-					const struct fos1_flow *f)
+static __always_inline void apply_marks(struct __sk_buff *skb, const struct fos1_config *cfg, struct fos1_flow *f)
 {
-	__u32 mask = cfg->fwmark_mask | cfg->class_mark_mask;
-	__u32 bits = (f->mark & cfg->fwmark_mask) | ((flow_class_id(f) << cfg->class_mark_shift) & cfg->class_mark_mask);
+	__u32 bits = f->mark & cfg->fwmark_mask;
 
-	if (mask)
-		skb->mark = (skb->mark & ~mask) | bits;
+	if (!(cfg->fwmark_mask | cfg->class_mark_mask))
+		return;
+	if (cfg->class_mark_mask)
+		bits |= (flow_class_id(cfg, f) << cfg->class_mark_shift) & cfg->class_mark_mask;
+	skb->mark = (skb->mark & ~(cfg->fwmark_mask | cfg->class_mark_mask)) | bits;
 }
 #endif
 
@@ -124,19 +126,21 @@ static __always_inline struct fos1_flow *flow_create(const struct fos1_config *c
 	return bpf_map_lookup_elem(&fos1_flows, key);
 }
 
-/* Fail safe: every condition must hold, each time, for a packet to skip inspection. */
-static __always_inline bool offload_permitted(const struct fos1_config *cfg, const struct fos1_flow *f, __u64 now)
+/*
+ * Fail safe: every condition must hold, each time, for a packet to skip
+ * inspection. The application's policy is the flow's copy, current as of the
+ * last policy_generation the agent published.
+ */
+static __always_inline bool offload_permitted(const struct fos1_config *cfg, struct fos1_flow *f, __u64 now)
 {
-	struct fos1_app_policy *ap;
-
 	if (!(cfg->flags & FOS1_CFG_OFFLOAD_ENABLED))
 		return false;
 	if (cfg->offload_lease_until_ns && now >= cfg->offload_lease_until_ns)
 		return false;
 	if (f->flags & FOS1_FLOW_F_NEVER_OFFLOAD)
 		return false;
-	ap = bpf_map_lookup_elem(&fos1_app_policy, &f->app_id);
-	return ap && (ap->flags & FOS1_APP_OFFLOAD_ALLOWED) && !(ap->flags & FOS1_APP_NEVER_OFFLOAD);
+	app_policy_read(cfg, f);
+	return (f->app_flags & (FOS1_APP_OFFLOAD_ALLOWED | FOS1_APP_NEVER_OFFLOAD)) == FOS1_APP_OFFLOAD_ALLOWED;
 }
 
 static __always_inline void offload_check(const struct fos1_config *cfg, struct fos1_flow *f, __u64 now)
@@ -204,8 +208,8 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	cfg = config_get();
 	if (!cfg)
 		return TC_ACT_OK;
-	/* Tick resolution is ample for TTLs and deadlines, and half the cost of the precise clock. */
-	now = bpf_ktime_get_coarse_ns();
+	/* Tick resolution is ample for TTLs and deadlines. */
+	now = clock_now_ns();
 	if (ret != PARSE_OK) {
 		/* Malformed and fragmented packets never touch the flow table; the sensors still see them. */
 		if (p.have_addrs && addr_blocked(&p, now)) {
@@ -220,6 +224,11 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 
 	src_is_a = flow_key_from_pkt(&p, &key);
 	f = bpf_map_lookup_elem(&fos1_flows, &key);
+	/* A blocked flow stays blocked whatever the block maps say now: no need to read them. */
+	if (f && f->state == FOS1_FLOW_BLOCKED) {
+		stat_inc(FOS1_STAT_BLOCKED);
+		return TC_ACT_SHOT;
+	}
 	/* A flow that passed the blocks at the current generation skips them: no block was written since. */
 	if (!f || f->block_gen != cfg->block_generation) {
 		if (addr_blocked(&p, now) || block_active(bpf_map_lookup_elem(&fos1_block_flow, &key), now)) {
@@ -237,10 +246,11 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 			mirror_selected(skb, cfg, inspection_selected(cfg, &p));
 			return TC_ACT_OK;
 		}
-	}
-	if (f->state == FOS1_FLOW_BLOCKED) {
-		stat_inc(FOS1_STAT_BLOCKED);
-		return TC_ACT_SHOT;
+		/* Another CPU may have created it first, and the agent may have blocked it since. */
+		if (f->state == FOS1_FLOW_BLOCKED) {
+			stat_inc(FOS1_STAT_BLOCKED);
+			return TC_ACT_SHOT;
+		}
 	}
 
 	dir = src_is_a == !!(f->flags & FOS1_FLOW_F_ORIG_A) ? FOS1_DIR_ORIG : FOS1_DIR_REPLY;

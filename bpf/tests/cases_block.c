@@ -140,7 +140,33 @@ static int existing_flow_rechecks_blocks_when_generation_changes(void)
 	return 0;
 }
 
+static int blocked_flow_stays_blocked_after_its_block_is_removed(void)
+{
+	struct pkt_spec s = tcp4();
+	struct fos1_addr a;
+	struct run r;
+
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_OK(block_addr_put(FOS1_MAP_BLOCK_SRC, CLIENT4, 0));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	addr_parse(CLIENT4, &a);
+	CHECK_OK(bpf_map_delete_elem(map_fd(FOS1_MAP_BLOCK_SRC), &a));
+	CHECK_OK(blocks_changed());
+	/* The flow's BLOCKED state is the verdict now; only the agent lifts it (or eviction). */
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	CHECK_EQ(r.mirrored, 0);
+	CHECK_EQ(stat_get(FOS1_STAT_BLOCKED), 2);
+	/* A new flow from the same source passes. */
+	s.sport = 40777;
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	return 0;
+}
+
 CASES(cases_block) = {
+	{ "blocked_flow_stays_blocked_after_its_block_is_removed", blocked_flow_stays_blocked_after_its_block_is_removed },
 	{ "existing_flow_rechecks_blocks_when_generation_changes", existing_flow_rechecks_blocks_when_generation_changes },
 	{ "blocked_source_is_dropped", blocked_source_is_dropped },
 	{ "blocked_destination_is_dropped", blocked_destination_is_dropped },

@@ -9,13 +9,6 @@
 #define DSCP_AF21 18
 #define HTB_1_11 0x10011
 
-static int class_put(__u32 class_id, __u32 prio, __u8 dscp)
-{
-	struct fos1_qos_class c = { .skb_priority = prio, .dscp = dscp };
-
-	return bpf_map_update_elem(map_fd(FOS1_MAP_QOS_CLASSES), &class_id, &c, BPF_ANY);
-}
-
 /* Creates the flow on the LAN side and gives it class_id. */
 static int classified_flow(const struct pkt_spec *s, __u32 class_id)
 {
@@ -34,7 +27,7 @@ static int dscp_rewrite_keeps_ecn_and_checksum(void)
 	struct run r;
 
 	s.tos = (DSCP_AF21 << 2) | 0x3; /* ECN CE */
-	CHECK_OK(class_put(2, HTB_1_11, DSCP_EF));
+	CHECK_OK(qos_class_put(2, HTB_1_11, DSCP_EF));
 	CHECK_OK(classified_flow(&s, 2));
 	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
 	CHECK_EQ(r.ret, TC_ACT_OK);
@@ -54,7 +47,7 @@ static int same_dscp_changes_no_byte(void)
 	struct run r;
 
 	s.tos = (DSCP_EF << 2) | 0x1;
-	CHECK_OK(class_put(2, HTB_1_11, DSCP_EF));
+	CHECK_OK(qos_class_put(2, HTB_1_11, DSCP_EF));
 	CHECK_OK(classified_flow(&s, 2));
 	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
 	CHECK_EQ(r.priority, HTB_1_11);
@@ -69,7 +62,7 @@ static int dscp_zero_rewrite_keeps_udp_checksum(void)
 	struct run r;
 
 	s.tos = (DSCP_AF21 << 2) | 0x2;
-	CHECK_OK(class_put(4, 0x10014, 0));
+	CHECK_OK(qos_class_put(4, 0x10014, 0));
 	CHECK_OK(classified_flow(&s, 4));
 	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
 	CHECK_EQ(r.out[15], 0x2);
@@ -86,7 +79,7 @@ static int ipv6_dscp_rewrite_keeps_ecn_and_flow_label(void)
 
 	s.tos = (DSCP_AF21 << 2) | 0x1;
 	s.flow_label = 0xabcde;
-	CHECK_OK(class_put(2, HTB_1_11, DSCP_EF));
+	CHECK_OK(qos_class_put(2, HTB_1_11, DSCP_EF));
 	CHECK_OK(classified_flow(&s, 2));
 	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
 	CHECK_EQ(r.priority, HTB_1_11);
@@ -106,7 +99,7 @@ static int class_comes_from_application_policy(void)
 	struct fos1_flow f;
 	struct run r;
 
-	CHECK_OK(class_put(3, 0x10013, DSCP_AF21));
+	CHECK_OK(qos_class_put(3, 0x10013, DSCP_AF21));
 	CHECK_OK(app_policy_put(9, 3, 0));
 	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
 	CHECK_OK(flow_get(&s, &f));
@@ -130,7 +123,7 @@ static int class_travels_in_mark_behind_nat(void)
 	c.class_mark_mask = 0xff0000;
 	c.class_mark_shift = 16;
 	CHECK_OK(config_put(&c));
-	CHECK_OK(class_put(2, HTB_1_11, DSCP_EF));
+	CHECK_OK(qos_class_put(2, HTB_1_11, DSCP_EF));
 	CHECK_OK(classified_flow(&s, 2));
 	CHECK_OK(run_pkt(HOOK_LAN, &s, &lan));
 	CHECK_EQ(lan.mark, 2 << 16);
@@ -151,7 +144,7 @@ static int unclassified_flow_is_untouched(void)
 	struct run r;
 
 	s.tos = 0x28;
-	CHECK_OK(class_put(2, HTB_1_11, DSCP_EF));
+	CHECK_OK(qos_class_put(2, HTB_1_11, DSCP_EF));
 	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
 	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
 	CHECK_EQ(r.priority, 0);
@@ -160,7 +153,41 @@ static int unclassified_flow_is_untouched(void)
 	return 0;
 }
 
+/* Every DSCP over varied TOS, ECN, TTL and tagging: checksums stay valid, ECN and every other byte stay. */
+static int every_dscp_keeps_ecn_and_a_valid_checksum(void)
+{
+	struct fos1_config c;
+	struct run r;
+	__u8 d;
+
+	CHECK_OK(config_get(&c));
+	c.class_mark_mask = 0xff0000;
+	c.class_mark_shift = 16;
+	CHECK_OK(config_put(&c));
+	for (d = 0; d < 64; d++) {
+		struct pkt_spec s = d & 1 ? udp4() : tcp4();
+		size_t l3, tos_off;
+
+		s.vlan = d & 2 ? 40 : 0;
+		s.tos = (__u8)(((d * 37 + 11) % 64) << 2 | (d % 4));
+		s.ttl = (__u8)(1 + d * 4);
+		CHECK_OK(qos_class_put(100 + d, 0x10000 + d, d));
+		r.in_len = (__u32)pkt_build(&s, r.in);
+		CHECK_OK(run_frame(HOOK_CLASSIFY, r.in, r.in_len, (__u32)(100 + d) << 16, &r));
+		l3 = pkt_l3_off(r.in);
+		tos_off = l3 + 1;
+		CHECK(r.out[tos_off] == (__u8)(d << 2 | (d % 4)), "DSCP %u: TOS 0x%02x", d, r.out[tos_off]);
+		CHECK(ipv4_csum_ok(r.out), "DSCP %u from TOS 0x%02x: IPv4 checksum invalid", d, s.tos);
+		CHECK(l4_csum_ok(r.out, r.out_len), "DSCP %u: L4 checksum invalid", d);
+		CHECK(memcmp(r.out, r.in, tos_off) == 0 && memcmp(r.out + tos_off + 1, r.in + tos_off + 1, 8) == 0 &&
+			      memcmp(r.out + l3 + 12, r.in + l3 + 12, r.in_len - l3 - 12) == 0,
+		      "DSCP %u: bytes other than TOS and checksum changed", d);
+	}
+	return 0;
+}
+
 CASES(cases_classify) = {
+	{ "every_dscp_keeps_ecn_and_a_valid_checksum", every_dscp_keeps_ecn_and_a_valid_checksum },
 	{ "dscp_rewrite_keeps_ecn_and_checksum", dscp_rewrite_keeps_ecn_and_checksum },
 	{ "same_dscp_changes_no_byte", same_dscp_changes_no_byte },
 	{ "dscp_zero_rewrite_keeps_udp_checksum", dscp_zero_rewrite_keeps_udp_checksum },

@@ -55,7 +55,9 @@ static int app_not_opted_in(const struct pkt_spec *s)
 	__u32 app = 5;
 
 	(void)s;
-	return bpf_map_delete_elem(map_fd(FOS1_MAP_APP_POLICY), &app);
+	if (bpf_map_delete_elem(map_fd(FOS1_MAP_APP_POLICY), &app))
+		return -1;
+	return policy_changed();
 }
 
 static int app_never_offload(const struct pkt_spec *s)

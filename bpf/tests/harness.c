@@ -166,11 +166,32 @@ int flow_put(const struct pkt_spec *s, const struct fos1_flow *f)
 	return bpf_map_update_elem(map_fd(FOS1_MAP_FLOWS), &k, f, BPF_ANY);
 }
 
+int policy_changed(void)
+{
+	struct fos1_config c;
+
+	if (config_get(&c))
+		return -1;
+	c.policy_generation++;
+	return config_put(&c);
+}
+
 int app_policy_put(__u32 app_id, __u32 class_id, __u32 flags)
 {
 	struct fos1_app_policy p = { .class_id = class_id, .flags = flags };
 
-	return bpf_map_update_elem(map_fd(FOS1_MAP_APP_POLICY), &app_id, &p, BPF_ANY);
+	if (bpf_map_update_elem(map_fd(FOS1_MAP_APP_POLICY), &app_id, &p, BPF_ANY))
+		return -1;
+	return policy_changed();
+}
+
+int qos_class_put(__u32 class_id, __u32 skb_priority, __u8 dscp)
+{
+	struct fos1_qos_class c = { .skb_priority = skb_priority, .dscp = dscp };
+
+	if (bpf_map_update_elem(map_fd(FOS1_MAP_QOS_CLASSES), &class_id, &c, BPF_ANY))
+		return -1;
+	return policy_changed();
 }
 
 int offload_flow(const struct pkt_spec *s, __u32 app_id)

@@ -55,7 +55,12 @@ int flow_get(const struct pkt_spec *s, struct fos1_flow *f);
 int flow_put(const struct pkt_spec *s, const struct fos1_flow *f);
 /* Marks the packet's flow OFFLOADED and allows its application to be offloaded. */
 int offload_flow(const struct pkt_spec *s, __u32 app_id);
+/* Writes an application policy and bumps fos1_config.policy_generation, as the agent must. */
 int app_policy_put(__u32 app_id, __u32 class_id, __u32 flags);
+/* Writes a QoS class and bumps fos1_config.policy_generation, as the agent must. */
+int qos_class_put(__u32 class_id, __u32 skb_priority, __u8 dscp);
+/* Bumps fos1_config.policy_generation. */
+int policy_changed(void);
 int lpm_put(const char *map, const char *addr, __u32 prefixlen_of_family, __u32 value);
 /* Writes a block and bumps fos1_config.block_generation, as the agent must. */
 int block_addr_put(const char *map, const char *addr, __u64 expires_ns);

@@ -25,6 +25,7 @@ GROUP(cases_block);
 GROUP(cases_classify);
 GROUP(cases_route);
 GROUP(cases_failsafe);
+GROUP(cases_cache);
 
 static const struct {
 	const struct tcase *cases;
@@ -33,7 +34,7 @@ static const struct {
 	{ cases_flow, &cases_flow_count },	   { cases_parse, &cases_parse_count },
 	{ cases_fastpath, &cases_fastpath_count }, { cases_block, &cases_block_count },
 	{ cases_classify, &cases_classify_count }, { cases_route, &cases_route_count },
-	{ cases_failsafe, &cases_failsafe_count },
+	{ cases_failsafe, &cases_failsafe_count }, { cases_cache, &cases_cache_count },
 };
 
 static int selected(const char *name, int argc, char **argv)

@@ -202,6 +202,7 @@ function configure(r: Router, offload: boolean): void {
     classMarkShift: 0,
     offloadLeaseUntilNs: 0n,
     blockGeneration: 0,
+    policyGeneration: 0,
     nexthopTtlNs: 1_000_000_000n,
   };
   mapUpdate(r, MAP_NAMES.config, encodeU32(0), encode("config", config));
@@ -237,6 +238,15 @@ function offloadFlow(r: Router, tuple: typeof UDP): void {
     lastSeenNs: 0n,
     offloadDeadlineNs: 0n,
     nhCheckedNs: zeroPair,
+    appGen: 0,
+    appKey: 0,
+    appClassId: 0,
+    appFlags: 0,
+    qosGen: 0,
+    qosKey: 0,
+    qosSkbPriority: 0,
+    qosDscp: 0,
+    qosFound: 0,
   };
   mapUpdate(r, MAP_NAMES.flows, encode("flowKey", key), encode("flow", flow));
 }

@@ -58,15 +58,27 @@ describe("struct codecs", () => {
     lastSeenNs: 6n,
     offloadDeadlineNs: 0xffffffffffffn,
     nhCheckedNs: [7n, 0n],
+    appGen: 11,
+    appKey: 7,
+    appClassId: 5,
+    appFlags: 1,
+    qosGen: 12,
+    qosKey: 2,
+    qosSkbPriority: 0x10011,
+    qosDscp: 46,
+    qosFound: 1,
   };
 
   it("round-trips a flow value at the C offsets", () => {
     const buf = encode("flow", flow);
-    expect(buf).toHaveLength(144);
+    expect(buf).toHaveLength(176);
     expect(buf.readUInt32LE(16)).toBe(0x200);
     expect(buf.subarray(56, 62).toString("hex")).toBe("02fb00000202");
     expect(buf[68]).toBe(46);
     expect(buf.readBigUInt64LE(80)).toBe(20n);
+    expect(buf.readUInt32LE(148)).toBe(7);
+    expect(buf.readUInt32LE(168)).toBe(0x10011);
+    expect(buf[173]).toBe(1);
     expect(decode("flow", buf)).toEqual(flow);
   });
 
