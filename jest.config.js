@@ -20,6 +20,7 @@ module.exports = {
     {
       ...shared,
       displayName: "dataplane",
+      testTimeout: 120_000,
       testMatch: ["<rootDir>/test/dataplane/**/*.test.ts", "<rootDir>/agent/test/dataplane/**/*.test.ts"],
       globalSetup: "<rootDir>/test/dataplane/require-root.js",
     },

@@ -61,6 +61,7 @@ export class EveFileSource implements IngestSource {
       this.options.log ?? silentLogger,
     );
     this.running = this.follower.run();
+    await this.follower.positioned;
   }
 
   async stop(): Promise<void> {

@@ -50,6 +50,13 @@ export class FileFollower {
   private stopping = false;
   private readonly buffer: Buffer;
   private current: OpenFile | undefined;
+  private markPositioned!: () => void;
+  /**
+   * Resolves once run() has chosen where to start (saved offset, end, or start
+   * of the file): whatever is appended after that is delivered. A source's
+   * start() waits for it, so "started" means nothing written next is missed.
+   */
+  readonly positioned = new Promise<void>((resolve) => (this.markPositioned = resolve));
 
   constructor(private readonly options: FileFollowerOptions) {
     this.buffer = Buffer.allocUnsafe(options.chunkBytes);
@@ -88,7 +95,11 @@ export class FileFollower {
   }
 
   private async follow(): Promise<void> {
-    this.current = await this.openInitial();
+    try {
+      this.current = await this.openInitial();
+    } finally {
+      this.markPositioned();
+    }
     while (!this.stopping) {
       if (this.current === undefined) {
         this.current = await this.openAt(0);

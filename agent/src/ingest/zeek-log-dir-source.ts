@@ -54,7 +54,7 @@ export class ZeekLogDirSource implements IngestSource {
     const saved = await this.store.load();
     const firstStart = saved.size === 0;
     // Logs read before resume even if their live file is gone now: the rotated file may still hold unread lines.
-    for (const name of saved.keys()) this.follow(name, false);
+    await Promise.all([...saved.keys()].map((name) => this.follow(name, false)));
     this.watch = watchDirectory(this.options.dir, (name) => this.onChange(name), this.log);
     await this.scan(firstStart && (this.options.startAtEnd ?? FILE_SOURCE_DEFAULTS.startAtEnd));
     // New log files are found by the watch; the periodic scan covers a failed or overflowing watch.
@@ -106,10 +106,12 @@ export class ZeekLogDirSource implements IngestSource {
       this.counters.lastError = `${this.options.dir}: ${(error as Error).message}`;
       return;
     }
-    for (const name of names) if (LIVE_LOG.test(name)) this.follow(name, startAtEnd);
+    const started = names.filter((name) => LIVE_LOG.test(name)).map((name) => this.follow(name, startAtEnd));
+    await Promise.all(started);
   }
 
-  private follow(name: string, startAtEnd: boolean): void {
+  /** Resolves once the new follower has its starting position (at once for a log already followed). */
+  private async follow(name: string, startAtEnd: boolean): Promise<void> {
     if (this.followers.has(name) || this.stopping) return;
     const path = join(this.options.dir, name);
     const logType = LIVE_LOG.exec(name)?.[1];
@@ -127,5 +129,6 @@ export class ZeekLogDirSource implements IngestSource {
       log: this.log,
     });
     this.followers.set(name, { follower, running: follower.run() });
+    await follower.positioned;
   }
 }
