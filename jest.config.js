@@ -12,9 +12,11 @@ const shared = {
 
 module.exports = {
   projects: [
+    // Timeouts leave room for a loaded 2-core CI machine; a test that hangs still fails.
     {
       ...shared,
       displayName: "unit",
+      testTimeout: 30_000,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/agent/test/unit/**/*.test.ts"],
     },
     {
