@@ -3,7 +3,8 @@
  * fos1-bench-prog BUILD_DIR: per-packet cost of the programs through
  * BPF_PROG_TEST_RUN, in a private network namespace, next to the reference
  * program (parse + 5-tuple LRU lookup/insert + counter) measured the same way.
- * Prints "<case> <ns per packet> <reference ns per packet>" lines.
+ * Prints one line per case: "<case> <ns> <reference ns> <ratio> <ratio min> <ratio max>",
+ * medians over alternating rounds and the spread of the per-round ratio.
  *
  * A test run reuses one skb for all its repeats, so cases that change the
  * packet (TTL decrement, DSCP rewrite) or need a new flow each time use fresh
@@ -25,7 +26,7 @@
 #define CALLS_REPEATED 2000
 #define REPEAT 200
 #define CALLS_SINGLE 60000
-#define ROUNDS 15
+#define ROUNDS 25
 
 struct bench {
 	struct fb_netns ns;
@@ -76,6 +77,19 @@ static int config(struct bench *b, __u32 flags, __u32 mirror)
 	return bpf_map_update_elem(bpf_object__find_map_fd_by_name(b->lan, FOS1_MAP_CONFIG), &zero, &c, BPF_ANY);
 }
 
+/* What the agent does after writing a block: bump the generation, so flows look at the block maps again. */
+static int blocks_changed(struct bench *b)
+{
+	int fd = bpf_object__find_map_fd_by_name(b->lan, FOS1_MAP_CONFIG);
+	struct fos1_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return -1;
+	c.block_generation++;
+	return bpf_map_update_elem(fd, &zero, &c, BPF_ANY);
+}
+
 static int clear_flows(struct bench *b)
 {
 	int fd = bpf_object__find_map_fd_by_name(b->lan, FOS1_MAP_FLOWS);
@@ -108,23 +122,28 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * Case and reference alternate in ROUNDS short rounds, so both see the same
- * machine; the medians are printed as "<case> <ns> <reference ns>".
+ * Case and reference alternate in ROUNDS short rounds (which one goes first
+ * alternates too), so both see the same machine; each round gives a ratio.
  */
 static int compare(const char *name, int prog, int ref, int ifindex, const struct pkt_spec *s, int repeat,
 		   int calls, int new_flow_each)
 {
-	double v[ROUNDS], r[ROUNDS];
+	double v[ROUNDS], r[ROUNDS], q[ROUNDS];
 	int i;
 
 	for (i = 0; i < ROUNDS; i++) {
-		if (measure(ref, ifindex, s, repeat, calls / ROUNDS, new_flow_each, &r[i]) ||
-		    measure(prog, ifindex, s, repeat, calls / ROUNDS, new_flow_each, &v[i]))
+		int first = i & 1 ? prog : ref, second = i & 1 ? ref : prog;
+		double *a = i & 1 ? &v[i] : &r[i], *b = i & 1 ? &r[i] : &v[i];
+
+		if (measure(first, ifindex, s, repeat, calls / ROUNDS, new_flow_each, a) ||
+		    measure(second, ifindex, s, repeat, calls / ROUNDS, new_flow_each, b))
 			return -1;
+		q[i] = v[i] / r[i];
 	}
 	qsort(v, ROUNDS, sizeof(double), cmp_double);
 	qsort(r, ROUNDS, sizeof(double), cmp_double);
-	printf("%s %.2f %.2f\n", name, v[ROUNDS / 2], r[ROUNDS / 2]);
+	qsort(q, ROUNDS, sizeof(double), cmp_double);
+	printf("%s %.2f %.2f %.3f %.3f %.3f\n", name, v[ROUNDS / 2], r[ROUNDS / 2], q[ROUNDS / 2], q[0], q[ROUNDS - 1]);
 	return 0;
 }
 
@@ -159,8 +178,9 @@ static int run(struct bench *b)
 		struct fos1_addr a;
 		int fd = bpf_object__find_map_fd_by_name(b->lan, FOS1_MAP_BLOCK_SRC);
 
+		/* A blocked flow: its first packet finds the block, the others the flow's BLOCKED state. */
 		addr_parse(udp.src, &a);
-		if (bpf_map_update_elem(fd, &a, &blk, BPF_ANY) ||
+		if (bpf_map_update_elem(fd, &a, &blk, BPF_ANY) || blocks_changed(b) ||
 		    compare("blocked", lan, ref, ifl, &udp, REPEAT, CALLS_REPEATED, 0))
 			return -1;
 		bpf_map_delete_elem(fd, &a);

@@ -1,8 +1,11 @@
 // Forwarding through a router namespace with the fos1 programs attached:
 // 64-byte UDP from trafgen on the slow path (mirror clone + nftables) versus the
 // same flow offloaded, and bulk TCP (iperf3) per attach mode versus no
-// programs. Needs root; namespaces and interfaces carry the "fb" prefix and are
-// removed at the end, also after a failure. Prints its BENCH lines last.
+// programs. Senders and receivers are pinned to their CPUs; every round
+// measures every mode, in an order that reverses each round, and the figures
+// are medians with the spread of the per-round ratios printed before them.
+// Needs root; namespaces and interfaces carry the "fp" prefix and are removed
+// at the end, also after a failure. Prints its BENCH lines last.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,10 +30,15 @@ import {
 import { NetnsLab } from "../dataplane/lib";
 
 const BPF_BUILD = join(__dirname, "..", "..", "bpf", "build");
-const ROUNDS = 3;
+// Every namespace, interface and file this benchmark makes carries this prefix.
+const PREFIX = "fp";
+const ROUNDS = 5;
 const UDP_SECONDS = 3;
-const TCP_SECONDS = 4;
+const TCP_SECONDS = 3;
 const APP_ID = 4242;
+// Two CPUs: the sender (and with it the router's softirq work, which veth runs on the sending CPU) on one, the receiver on the other.
+const CPU_SEND = "0";
+const CPU_RECEIVE = "1";
 const MAC = {
   src: "02:fb:0f:00:00:01",
   rtrLan: "02:fb:0f:00:00:02",
@@ -56,10 +64,10 @@ function build(lab: NetnsLab, pinRoot: string): Router {
   const src = lab.namespace("src");
   const rtr = lab.namespace("rtr");
   const dst = lab.namespace("dst");
-  lab.veth({ ns: src, name: "fbs0", mac: MAC.src }, { ns: rtr, name: "fbr0", mac: MAC.rtrLan });
-  lab.veth({ ns: rtr, name: "fbr1", mac: MAC.rtrWan }, { ns: dst, name: "fbd0", mac: MAC.dst });
-  lab.veth({ ns: rtr, name: "fbm0" }, { ns: rtr, name: "fbm1" });
-  lab.exec(src, "ip", ["addr", "add", "10.10.1.2/24", "dev", "fbs0"]);
+  lab.veth({ ns: src, name: "fps0", mac: MAC.src }, { ns: rtr, name: "fpr0", mac: MAC.rtrLan });
+  lab.veth({ ns: rtr, name: "fpr1", mac: MAC.rtrWan }, { ns: dst, name: "fpd0", mac: MAC.dst });
+  lab.veth({ ns: rtr, name: "fpm0" }, { ns: rtr, name: "fpm1" });
+  lab.exec(src, "ip", ["addr", "add", "10.10.1.2/24", "dev", "fps0"]);
   lab.exec(src, "ip", ["route", "add", "default", "via", "10.10.1.1"]);
   lab.exec(src, "ip", [
     "neigh",
@@ -68,12 +76,12 @@ function build(lab: NetnsLab, pinRoot: string): Router {
     "lladdr",
     MAC.rtrLan,
     "dev",
-    "fbs0",
+    "fps0",
     "nud",
     "permanent",
   ]);
-  lab.exec(rtr, "ip", ["addr", "add", "10.10.1.1/24", "dev", "fbr0"]);
-  lab.exec(rtr, "ip", ["addr", "add", "10.10.2.1/24", "dev", "fbr1"]);
+  lab.exec(rtr, "ip", ["addr", "add", "10.10.1.1/24", "dev", "fpr0"]);
+  lab.exec(rtr, "ip", ["addr", "add", "10.10.2.1/24", "dev", "fpr1"]);
   lab.exec(rtr, "ip", [
     "neigh",
     "replace",
@@ -81,7 +89,7 @@ function build(lab: NetnsLab, pinRoot: string): Router {
     "lladdr",
     MAC.dst,
     "dev",
-    "fbr1",
+    "fpr1",
     "nud",
     "permanent",
   ]);
@@ -92,12 +100,12 @@ function build(lab: NetnsLab, pinRoot: string): Router {
     "lladdr",
     MAC.src,
     "dev",
-    "fbr0",
+    "fpr0",
     "nud",
     "permanent",
   ]);
   lab.exec(rtr, "sysctl", ["-qw", "net.ipv4.conf.all.forwarding=1"]);
-  lab.exec(dst, "ip", ["addr", "add", "10.10.2.2/24", "dev", "fbd0"]);
+  lab.exec(dst, "ip", ["addr", "add", "10.10.2.2/24", "dev", "fpd0"]);
   lab.exec(dst, "ip", ["route", "add", "default", "via", "10.10.2.1"]);
   // The router's slow path: a stateful forward chain, as a firewall has.
   lab.exec(
@@ -105,12 +113,12 @@ function build(lab: NetnsLab, pinRoot: string): Router {
     "nft",
     ["-f", "-"],
     [
-      "table inet fbfilter {",
+      "table inet fpfilter {",
       "  chain forward {",
       "    type filter hook forward priority 0; policy drop;",
       "    ct state established,related accept",
-      '    iifname "fbr0" oifname "fbr1" ip daddr 10.10.2.0/24 udp dport 9 accept',
-      '    iifname "fbr0" oifname "fbr1" ip daddr 10.10.2.0/24 tcp dport 5201 accept',
+      '    iifname "fpr0" oifname "fpr1" ip daddr 10.10.2.0/24 udp dport 9 accept',
+      '    iifname "fpr0" oifname "fpr1" ip daddr 10.10.2.0/24 tcp dport 5201 accept',
       "  }",
       "}",
     ].join("\n"),
@@ -121,7 +129,7 @@ function build(lab: NetnsLab, pinRoot: string): Router {
     "nft",
     ["-f", "-"],
     [
-      "table inet fbsink {",
+      "table inet fpsink {",
       "  chain in {",
       "    type filter hook input priority 0;",
       "    udp dport 9 drop",
@@ -129,7 +137,7 @@ function build(lab: NetnsLab, pinRoot: string): Router {
       "}",
     ].join("\n"),
   );
-  const mirrorIfindex = Number(lab.exec(rtr, "cat", ["/sys/class/net/fbm0/ifindex"]).trim());
+  const mirrorIfindex = Number(lab.exec(rtr, "cat", ["/sys/class/net/fpm0/ifindex"]).trim());
   return { lab, src, rtr, dst, pinRoot, mirrorIfindex };
 }
 
@@ -151,12 +159,12 @@ function mapUpdate(r: Router, map: string, key: Buffer, value: Buffer): void {
 function attach(r: Router): void {
   execFileSync(join(BPF_BUILD, "fos1-load"), [BPF_BUILD, r.pinRoot], { stdio: "pipe" });
   const prog = (p: { name: string }) => join(r.pinRoot, "progs", p.name);
-  for (const dev of ["fbr0", "fbr1"]) r.lab.exec(r.rtr, "tc", ["qdisc", "add", "dev", dev, "clsact"]);
+  for (const dev of ["fpr0", "fpr1"]) r.lab.exec(r.rtr, "tc", ["qdisc", "add", "dev", dev, "clsact"]);
   r.lab.exec(r.rtr, "tc", [
     "filter",
     "add",
     "dev",
-    "fbr0",
+    "fpr0",
     "ingress",
     "bpf",
     "da",
@@ -167,7 +175,7 @@ function attach(r: Router): void {
     "filter",
     "add",
     "dev",
-    "fbr1",
+    "fpr1",
     "ingress",
     "bpf",
     "da",
@@ -178,7 +186,7 @@ function attach(r: Router): void {
     "filter",
     "add",
     "dev",
-    "fbr1",
+    "fpr1",
     "egress",
     "bpf",
     "da",
@@ -188,7 +196,7 @@ function attach(r: Router): void {
 }
 
 function detach(r: Router): void {
-  for (const dev of ["fbr0", "fbr1"]) r.lab.exec(r.rtr, "tc", ["qdisc", "del", "dev", dev, "clsact"]);
+  for (const dev of ["fpr0", "fpr1"]) r.lab.exec(r.rtr, "tc", ["qdisc", "del", "dev", dev, "clsact"]);
 }
 
 function configure(r: Router, offload: boolean): void {
@@ -275,18 +283,29 @@ function stat(r: Router, name: StatName): number {
 }
 
 function rxPackets(r: Router): number {
-  return Number(r.lab.exec(r.dst, "cat", ["/sys/class/net/fbd0/statistics/rx_packets"]).trim());
+  return Number(r.lab.exec(r.dst, "cat", ["/sys/class/net/fpd0/statistics/rx_packets"]).trim());
 }
 
 /** Packets per second delivered to the sink while trafgen sends 64-byte frames of one UDP flow. */
 async function udpPps(r: Router): Promise<number> {
-  const conf = join(r.pinRoot, "..", `fb-trafgen-${process.pid}.cfg`);
+  const conf = join(r.pinRoot, "..", `${PREFIX}-trafgen-${process.pid}.cfg`);
   writeFileSync(
     conf,
     `{ eth(da=${MAC.rtrLan}, sa=${MAC.src}, type=0x0800), ipv4(saddr=${UDP.src}, daddr=${UDP.dst}, ttl=64), ` +
       `udp(sport=${UDP.sport}, dport=${UDP.dport}), fill(0x00, 18) }\n`,
   );
-  const gen = r.lab.spawn(r.src, "trafgen", ["--dev", "fbs0", "--conf", conf, "--cpus", "1", "-q"]);
+  const gen = r.lab.spawn(r.src, "taskset", [
+    "-c",
+    CPU_SEND,
+    "trafgen",
+    "--dev",
+    "fps0",
+    "--conf",
+    conf,
+    "--cpus",
+    "1",
+    "-q",
+  ]);
   try {
     await sleep(1000);
     const t0 = process.hrtime.bigint();
@@ -304,13 +323,26 @@ async function udpPps(r: Router): Promise<number> {
 
 /** Bulk TCP Gbit/s from iperf3; offloadAfterMs > 0 offloads the data flow once it runs, as the agent would. */
 async function tcpGbps(r: Router, tcp: typeof TCP, offloadAfterMs: number): Promise<number> {
-  const server = r.lab.spawn(r.dst, "iperf3", ["-s", "-1", "-B", TCP.dst]);
+  const server = r.lab.spawn(r.dst, "taskset", ["-c", CPU_RECEIVE, "iperf3", "-s", "-1", "-B", TCP.dst]);
   try {
     await sleep(500);
     const client = r.lab.spawn(
       r.src,
-      "iperf3",
-      ["-c", tcp.dst, "--cport", String(tcp.sport), "-t", String(TCP_SECONDS), "-O", "1", "-J"],
+      "taskset",
+      [
+        "-c",
+        CPU_SEND,
+        "iperf3",
+        "-c",
+        tcp.dst,
+        "--cport",
+        String(tcp.sport),
+        "-t",
+        String(TCP_SECONDS),
+        "-O",
+        "1",
+        "-J",
+      ],
       { stdio: ["ignore", "pipe", "ignore"] },
     );
     let json = "";
@@ -330,50 +362,74 @@ async function tcpGbps(r: Router, tcp: typeof TCP, offloadAfterMs: number): Prom
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: readonly number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
+
+/** The modes a round measures, in an order that reverses every other round so drift in load cancels. */
+type TcpMode = "none" | "inspect" | "offloaded";
+type UdpMode = "slow" | "offloaded";
+const ordered = <T>(modes: readonly T[], round: number): T[] =>
+  round % 2 ? [...modes].reverse() : [...modes];
 
 async function main(): Promise<void> {
   execFileSync("make", ["-s", "-C", join(BPF_BUILD, ".."), "all"], { stdio: "inherit" });
-  const lab = new NetnsLab("fb");
-  const pinRoot = mkdtempSync(join(tmpdir(), "fb-fwd-bpffs-"));
+  const lab = new NetnsLab(PREFIX);
+  const pinRoot = mkdtempSync(join(tmpdir(), `${PREFIX}-fwd-bpffs-`));
   execFileSync("mount", ["-t", "bpf", "bpf", pinRoot]);
+  const tcp: Record<TcpMode, number[]> = { none: [], inspect: [], offloaded: [] };
+  const udp: Record<UdpMode, number[]> = { slow: [], offloaded: [] };
   const lines: string[] = [];
-  const m = {
-    tcpNone: [] as number[],
-    tcpInspect: [] as number[],
-    tcpOffloaded: [] as number[],
-    udpSlow: [] as number[],
-    udpOffloaded: [] as number[],
-  };
   try {
     const r = build(lab, pinRoot);
-    // Modes alternate within each round so that every mode sees the same machine load.
+    let attached = false;
+    let run = 0;
+    const setMode = (programs: boolean, offload: boolean) => {
+      if (programs && !attached) attach(r);
+      if (!programs && attached) detach(r);
+      attached = programs;
+      if (programs) configure(r, offload);
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      const tcp = { ...TCP, sport: TCP.sport + round };
-      m.tcpNone.push(await tcpGbps(r, tcp, 0));
-      attach(r);
-      configure(r, false);
-      m.udpSlow.push(await udpPps(r));
-      m.tcpInspect.push(await tcpGbps(r, tcp, 0));
-      configure(r, true);
-      offloadFlow(r, UDP);
-      const fast0 = stat(r, "fastpath");
-      m.udpOffloaded.push(await udpPps(r));
-      const fast1 = stat(r, "fastpath");
-      m.tcpOffloaded.push(await tcpGbps(r, tcp, 300));
-      const fast2 = stat(r, "fastpath");
-      detach(r);
+      for (const mode of ordered<UdpMode>(["slow", "offloaded"], round)) {
+        setMode(true, mode === "offloaded");
+        if (mode === "offloaded") offloadFlow(r, UDP);
+        const fast0 = stat(r, "fastpath");
+        udp[mode].push(await udpPps(r));
+        const fast = stat(r, "fastpath") - fast0;
+        // A measurement that did not take the path it names would be a wrong figure, not a slow one.
+        if ((mode === "offloaded") !== fast > 0) throw new Error(`udp ${mode}: ${fast} fast-path packets`);
+      }
+      for (const mode of ordered<TcpMode>(["none", "inspect", "offloaded"], round)) {
+        setMode(mode !== "none", mode === "offloaded");
+        const fast0 = attached ? stat(r, "fastpath") : 0;
+        tcp[mode].push(
+          await tcpGbps(r, { ...TCP, sport: TCP.sport + run++ }, mode === "offloaded" ? 300 : 0),
+        );
+        const fast = attached ? stat(r, "fastpath") - fast0 : 0;
+        if ((mode === "offloaded") !== fast > 0) throw new Error(`tcp ${mode}: ${fast} fast-path packets`);
+      }
       console.log(
-        `round ${round + 1}: udp64 pps slow ${m.udpSlow[round]!.toFixed(0)} offloaded ${m.udpOffloaded[round]!.toFixed(0)} ` +
-          `(fast-path packets ${fast1 - fast0}); tcp Gbit/s none ${m.tcpNone[round]!.toFixed(2)} ` +
-          `inspect ${m.tcpInspect[round]!.toFixed(2)} offloaded ${m.tcpOffloaded[round]!.toFixed(2)} (fast-path packets ${fast2 - fast1})`,
+        `round ${round + 1}: udp64 pps slow ${udp.slow[round]!.toFixed(0)} offloaded ${udp.offloaded[round]!.toFixed(0)}; ` +
+          `tcp Gbit/s none ${tcp.none[round]!.toFixed(2)} inspect ${tcp.inspect[round]!.toFixed(2)} ` +
+          `offloaded ${tcp.offloaded[round]!.toFixed(2)}`,
       );
     }
-    const line = (name: string, value: number, unit: string, baseline: number, digits: number) =>
-      `BENCH ${name} value=${value.toFixed(digits)} unit=${unit} baseline=${baseline.toFixed(digits)} ratio=${(value / baseline).toFixed(3)}`;
-    lines.push(line("fwd_udp64_offloaded_pps", median(m.udpOffloaded), "pps", median(m.udpSlow), 0));
-    lines.push(line("fwd_tcp_gbps", median(m.tcpOffloaded), "Gbit/s", median(m.tcpNone), 2));
-    lines.push(line("fwd_tcp_inspect_gbps", median(m.tcpInspect), "Gbit/s", median(m.tcpNone), 2));
+    if (attached) detach(r);
+    const spread = (name: string, value: number[], baseline: number[], unit: string, digits: number) => {
+      const ratios = sorted(value.map((v, i) => v / baseline[i]!));
+      console.log(
+        `${name}: median ${median(value).toFixed(digits)} ${unit} (${sorted(value)[0]!.toFixed(digits)}..${sorted(value).at(-1)!.toFixed(digits)}) ` +
+          `vs baseline ${median(baseline).toFixed(digits)} (${sorted(baseline)[0]!.toFixed(digits)}..${sorted(baseline).at(-1)!.toFixed(digits)}); ` +
+          `per-round ratio median ${median(ratios).toFixed(3)}, spread ${ratios[0]!.toFixed(3)}..${ratios.at(-1)!.toFixed(3)}`,
+      );
+      lines.push(
+        `BENCH ${name} value=${median(value).toFixed(digits)} unit=${unit} baseline=${median(baseline).toFixed(digits)} ` +
+          `ratio=${(median(value) / median(baseline)).toFixed(3)}`,
+      );
+    };
+    spread("fwd_udp64_offloaded_pps", udp.offloaded, udp.slow, "pps", 0);
+    spread("fwd_tcp_gbps", tcp.offloaded, tcp.none, "Gbit/s", 2);
+    spread("fwd_tcp_inspect_gbps", tcp.inspect, tcp.none, "Gbit/s", 2);
   } finally {
     lab.teardown();
     execFileSync("umount", [pinRoot]);
