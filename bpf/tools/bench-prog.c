@@ -3,8 +3,7 @@
  * fos1-bench-prog BUILD_DIR: per-packet cost of the programs through
  * BPF_PROG_TEST_RUN, in a private network namespace, next to the reference
  * program (parse + 5-tuple LRU lookup/insert + counter) measured the same way.
- * Prints one line per case: "<case> <ns> <reference ns> <ratio> <ratio min> <ratio max>",
- * medians over alternating rounds and the spread of the per-round ratio.
+ * Prints one line per round: "<case> <ns per packet> <reference ns per packet>".
  *
  * A test run reuses one skb for all its repeats, so cases that change the
  * packet (TTL decrement, DSCP rewrite) or need a new flow each time use fresh
@@ -15,7 +14,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "fos1.h"
@@ -114,36 +112,25 @@ static int offload(struct bench *b, const struct pkt_spec *s)
 	return bpf_map_update_elem(bpf_object__find_map_fd_by_name(b->lan, FOS1_MAP_FLOWS), &k, &f, BPF_ANY);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Case and reference alternate in ROUNDS short rounds (which one goes first
- * alternates too), so both see the same machine; each round gives a ratio.
+ * alternates too), so each pair sees the same machine; the caller takes
+ * medians and spreads.
  */
 static int compare(const char *name, int prog, int ref, int ifindex, const struct pkt_spec *s, int repeat,
 		   int calls, int new_flow_each)
 {
-	double v[ROUNDS], r[ROUNDS], q[ROUNDS];
 	int i;
 
 	for (i = 0; i < ROUNDS; i++) {
 		int first = i & 1 ? prog : ref, second = i & 1 ? ref : prog;
-		double *a = i & 1 ? &v[i] : &r[i], *b = i & 1 ? &r[i] : &v[i];
+		double v, r, *a = i & 1 ? &v : &r, *b = i & 1 ? &r : &v;
 
 		if (measure(first, ifindex, s, repeat, calls / ROUNDS, new_flow_each, a) ||
 		    measure(second, ifindex, s, repeat, calls / ROUNDS, new_flow_each, b))
 			return -1;
-		q[i] = v[i] / r[i];
+		printf("%s %.2f %.2f\n", name, v, r);
 	}
-	qsort(v, ROUNDS, sizeof(double), cmp_double);
-	qsort(r, ROUNDS, sizeof(double), cmp_double);
-	qsort(q, ROUNDS, sizeof(double), cmp_double);
-	printf("%s %.2f %.2f %.3f %.3f %.3f\n", name, v[ROUNDS / 2], r[ROUNDS / 2], q[ROUNDS / 2], q[0], q[ROUNDS - 1]);
 	return 0;
 }
 
