@@ -12,6 +12,10 @@ export interface PolicyMapStore {
 }
 
 const CONFIG_KEY = Buffer.alloc(4);
+const POLICY_GENERATION = LAYOUTS.config.fields.find((f) => f.c === "policy_generation")!.offset;
+
+/** Flows keep a copy of what they read from these; a write to either must bump policy_generation. */
+const COPIED: ReadonlySet<string> = new Set([MAP_NAMES.appPolicy, MAP_NAMES.qosClasses]);
 
 /** The policy maps and fos1_config as pinned under the pin root, each opened once. */
 export class PinnedPolicyMaps implements PolicyMapStore {
@@ -42,11 +46,21 @@ export class PinnedPolicyMaps implements PolicyMapStore {
   /**
    * Upserts map by map in POLICY_MAPS order (classes before what names
    * them), then deletes in reverse order, then fos1_config's program-owned
-   * members; each map's upserts are one batch.
+   * members; each map's upserts are one batch. A change to the application
+   * policy or the classes then increments policy_generation, so flows drop
+   * their copies (bpf/README.md, rule "Policy").
    */
   write(writes: MapsWrites): void {
     for (const { map, upserts } of writes.maps) this.maps.get(map.name)!.upsert(upserts);
     for (const { map, deletes } of [...writes.maps].reverse()) this.maps.get(map.name)!.delete(deletes);
     if (writes.config) this.config.patch(CONFIG_KEY, writes.config.patch, 1, writes.config.mask);
+    if (writes.maps.some((m) => COPIED.has(m.map.name))) this.bumpPolicyGeneration();
+  }
+
+  /** fos1_config is written only by this process, in synchronous calls: the increment cannot be lost. */
+  private bumpPolicyGeneration(): void {
+    const value = this.config.lookup(CONFIG_KEY)!;
+    value.writeUInt32LE((value.readUInt32LE(POLICY_GENERATION) + 1) >>> 0, POLICY_GENERATION);
+    this.config.upsertBatch(CONFIG_KEY, value, 1);
   }
 }
