@@ -4,9 +4,11 @@
  * FOS1_INGRESS_NAME and FOS1_SIDE_LAN (1 on the LAN side, where route marks
  * are decided; 0 on uplinks).
  *
- * Order per packet: blocks first (re-checked whenever the agent has written a
- * block since the flow last passed), then the flow entry; a new flow is INSPECT; an OFFLOADED flow uses the fast path only while the agent's
- * switch, the flow and its application all allow it, and is sampled.
+ * Order per packet: blocks first (a BLOCKED flow is dropped at once; the block
+ * maps are read for new flows and whenever the agent has written a block since
+ * the flow last passed), then the flow entry; a new flow is INSPECT; an
+ * OFFLOADED flow uses the fast path only while the agent's switch, the flow
+ * and its application all allow it, and is sampled.
  */
 #include <linux/errno.h>
 #include <linux/pkt_cls.h>
