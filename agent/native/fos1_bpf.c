@@ -248,7 +248,8 @@ static napi_value update_batch(napi_env env, napi_callback_info info)
 		done = a.count;
 		if (!bpf_map_update_batch(a.fd, a.keys, a.values, &done, &opts))
 			return u32_value(env, a.count);
-		if (!unsupported(errno) || done != 0) {
+		/* The kernel leaves count as given when it refused the batch before writing anything. */
+		if (!unsupported(errno) || (done != 0 && done != a.count)) {
 			throw_errno(env, "map update batch", errno);
 			return NULL;
 		}
@@ -284,7 +285,7 @@ static napi_value delete_batch(napi_env env, napi_callback_info info)
 			throw_errno(env, "map delete batch", errno);
 			return NULL;
 		}
-		deleted = errno == ENOENT ? done : 0;
+		deleted = errno == ENOENT && done != a.count ? done : 0;
 	}
 	for (i = deleted; i < a.count; i++) {
 		if (!bpf_map_delete_elem(a.fd, a.keys + (size_t)i * a.key_size))
@@ -474,21 +475,60 @@ static napi_value dump(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* Entries read, patched and written back per batch: the window a program's own update can be lost in. */
+#define RMW_CHUNK 256
+
+/*
+ * Writes the n patched entries of a chunk back (BPF_EXIST, so an entry
+ * evicted since it was read is not re-created): one batch syscall, resumed
+ * past an entry that vanished; one update each where batches are missing.
+ * Clears found[] of entries that vanished. Returns 0 or -errno.
+ */
+static int rmw_write(int fd, char *keys, char *values, __u32 n, __u32 ks, __u32 vs, unsigned char **found)
+{
+	__u32 at = 0, done;
+
+	while (at < n) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_EXIST);
+
+		done = n - at;
+		if (!bpf_map_update_batch(fd, keys + (size_t)at * ks, values + (size_t)at * vs, &done, &opts))
+			return 0;
+		if (errno == ENOENT) {
+			*found[at + done] = 0;
+			at += done + 1;
+			continue;
+		}
+		if (!unsupported(errno) || (done != 0 && done != n - at))
+			return -errno;
+		for (; at < n; at++) {
+			if (bpf_map_update_elem(fd, keys + (size_t)at * ks, values + (size_t)at * vs, BPF_EXIST)) {
+				if (errno != ENOENT)
+					return -errno;
+				*found[at] = 0;
+			}
+		}
+	}
+	return 0;
+}
+
 /*
  * rmw(fd, keys, patches, count, mask) -> Buffer of count bytes, 1 where the
  * entry existed and was rewritten. Each entry becomes (old & ~mask) |
- * (patch & mask), looked up and written back at once per entry (BPF_EXIST),
- * so the window in which a program's own update can be lost is one entry's
- * two syscalls, and an entry evicted meanwhile is not re-created.
+ * (patch & mask). Entries are read one by one and written back a chunk at a
+ * time, so what the programs change meanwhile (counters, caches) can be lost
+ * only within one chunk's few hundred microseconds, and a vanished entry is
+ * never re-created.
  */
 static napi_value rmw(napi_env env, napi_callback_info info)
 {
+	unsigned char *mask, *found, *slots[RMW_CHUNK];
 	size_t argc = 5, mlen;
 	napi_value argv[5], out;
 	struct batch_args a;
-	unsigned char *mask, *found;
-	char *value;
-	__u32 i, j;
+	char *keys, *values;
+	__u32 i, j, n, base;
+	int err;
 
 	if (batch_args(env, info, &a, 1))
 		return NULL;
@@ -499,37 +539,46 @@ static napi_value rmw(napi_env env, napi_callback_info info)
 		napi_throw_range_error(env, NULL, "mask is not of the map's value size");
 		return NULL;
 	}
-	value = malloc(a.value_size);
-	if (!value) {
+	keys = malloc((size_t)RMW_CHUNK * a.key_size);
+	values = malloc((size_t)RMW_CHUNK * a.value_size);
+	if (!keys || !values) {
+		free(keys);
+		free(values);
 		throw_errno(env, "rmw", ENOMEM);
 		return NULL;
 	}
 	napi_create_buffer(env, a.count ? a.count : 1, (void **)&found, &out);
 	memset(found, 0, a.count ? a.count : 1);
-	for (i = 0; i < a.count; i++) {
-		const char *key = a.keys + (size_t)i * a.key_size;
-		const unsigned char *patch = (const unsigned char *)a.values + (size_t)i * a.value_size;
+	for (base = 0; base < a.count; base += RMW_CHUNK) {
+		n = 0;
+		for (i = base; i < a.count && i < base + RMW_CHUNK; i++) {
+			const unsigned char *patch = (const unsigned char *)a.values + (size_t)i * a.value_size;
+			char *key = keys + (size_t)n * a.key_size, *value = values + (size_t)n * a.value_size;
 
-		if (bpf_map_lookup_elem(a.fd, key, value)) {
-			if (errno == ENOENT)
-				continue;
-			free(value);
-			throw_errno(env, "rmw lookup", errno);
-			return NULL;
+			memcpy(key, a.keys + (size_t)i * a.key_size, a.key_size);
+			if (bpf_map_lookup_elem(a.fd, key, value)) {
+				if (errno == ENOENT)
+					continue;
+				err = errno;
+				goto fail;
+			}
+			for (j = 0; j < a.value_size; j++)
+				value[j] = (char)(((unsigned char)value[j] & ~mask[j]) | (patch[j] & mask[j]));
+			found[i] = 1;
+			slots[n++] = &found[i];
 		}
-		for (j = 0; j < a.value_size; j++)
-			value[j] = (char)(((unsigned char)value[j] & ~mask[j]) | (patch[j] & mask[j]));
-		if (bpf_map_update_elem(a.fd, key, value, BPF_EXIST)) {
-			if (errno == ENOENT)
-				continue;
-			free(value);
-			throw_errno(env, "rmw update", errno);
-			return NULL;
-		}
-		found[i] = 1;
+		err = -rmw_write(a.fd, keys, values, n, a.key_size, a.value_size, slots);
+		if (err)
+			goto fail;
 	}
-	free(value);
+	free(keys);
+	free(values);
 	return out;
+fail:
+	free(keys);
+	free(values);
+	throw_errno(env, "map read-modify-write", err);
+	return NULL;
 }
 
 /* ifIndex(name) -> ifindex in this process's network namespace, 0 when there is no such interface. */

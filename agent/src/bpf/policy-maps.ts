@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { lpmPrefix } from "../../../sdk/abi/address";
-import { encode, decode, schemas } from "../../../sdk/abi/codec";
+import { decode, schemas } from "../../../sdk/abi/codec";
 import { CAPACITY, MAP_NAMES } from "../../../sdk/abi/constants";
 import { LAYOUTS } from "../../../sdk/abi/layout";
+import { writeAddress } from "./key-bytes";
 
 /** A field value as NodeProgram map entries carry it. */
 export type Scalar = number | string;
@@ -91,6 +91,33 @@ function u32Codec(name: string): EntryCodec {
   return numberCodec(4, [{ name, offset: 0, width: 4, min: 0, max: 0xffffffff }]);
 }
 
+/**
+ * An LPM-trie key from `ADDRESS/LENGTH` (IPv4 /n stored as /(96+n) of the
+ * mapped address, host bits refused as sdk/abi `lpmPrefix` does), or the
+ * reason it is not one. Written without zod: a program may carry 16k prefixes.
+ */
+function prefixBytes(text: string): Buffer | string {
+  const slash = text.indexOf("/");
+  const lenText = text.slice(slash + 1);
+  if (slash < 0 || !/^\d{1,3}$/.test(lenText)) return `${JSON.stringify(text)}: expected ADDRESS/LENGTH`;
+  const out = Buffer.alloc(LAYOUTS.lpmKey.size);
+  try {
+    writeAddress(text.slice(0, slash), out, 4);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const v4 = out.readUInt32BE(4) === 0 && out.readUInt32BE(8) === 0 && out.readUInt32BE(12) === 0xffff;
+  const len = Number(lenText);
+  if (len > (v4 ? 32 : 128)) return `${JSON.stringify(text)}: prefix length ${len} is too long`;
+  const prefixlen = v4 ? 96 + len : len;
+  for (let bit = prefixlen; bit < 128; bit++) {
+    if (out[4 + (bit >> 3)]! & (0x80 >> (bit & 7)))
+      return `${JSON.stringify(text)}: host bits set beyond /${len}`;
+  }
+  out.writeUInt32LE(prefixlen, 0);
+  return out;
+}
+
 /** An LPM-trie key written as `{ prefix: "10.10.200.0/24" }`. */
 const prefixCodec: EntryCodec = {
   size: LAYOUTS.lpmKey.size,
@@ -98,15 +125,13 @@ const prefixCodec: EntryCodec = {
   check(field, raw) {
     if (field !== "prefix") return "unknown field (expected prefix)";
     if (typeof raw !== "string") return "expected a prefix such as 10.0.0.0/8";
-    try {
-      lpmPrefix(raw);
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
+    const bytes = prefixBytes(raw);
+    return typeof bytes === "string" ? bytes : undefined;
   },
   encode(record) {
-    return encode("lpmKey", lpmPrefix(record.prefix as string));
+    const bytes = prefixBytes(record.prefix as string);
+    if (typeof bytes === "string") throw new Error(bytes);
+    return bytes;
   },
   decode(bytes) {
     const { prefixlen, addr } = decode("lpmKey", bytes);

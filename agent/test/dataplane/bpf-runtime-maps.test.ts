@@ -1,0 +1,154 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  decode,
+  encode,
+  flowKeyOf,
+  FLOW_F_ANOMALY,
+  FLOW_F_ORIG_A,
+  FlowState,
+  MAP_NAMES,
+  PROGRAMS,
+  type Flow,
+} from "@fos1/dpi/sdk/abi";
+import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
+import { nativeBpf } from "@fos1/dpi/agent/src/bpf/native";
+import { monotonicNs, RuntimeMaps } from "@fos1/dpi/agent/src/bpf/runtime-maps";
+import { OBJECTS_DIR } from "./maps-lab";
+
+/** Maps pinned in a private bpffs by loading the objects (nothing attached: no traffic is involved). */
+const dir = mkdtempSync(join(tmpdir(), "am-rt-"));
+const pinRoot = join(dir, "bpffs", "fos1");
+const bpf = nativeBpf();
+let maps: RuntimeMaps;
+
+beforeAll(() => {
+  mkdirSync(join(dir, "bpffs"));
+  execFileSync("mount", ["-t", "bpf", "bpf", join(dir, "bpffs")]);
+  mkdirSync(join(pinRoot, "progs"), { recursive: true });
+  for (const p of Object.values(PROGRAMS))
+    bpf.loadObject(OBJECTS_DIR, p.object, pinRoot, join(pinRoot, "progs", p.name));
+  maps = RuntimeMaps.open(bpf, pinRoot);
+});
+afterAll(() => {
+  maps?.close();
+  execFileSync("umount", [join(dir, "bpffs")]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const pinned = (map: string) => join(pinRoot, map);
+const fd = (map: string) => bpf.objGet(pinned(map));
+const config = () => decode("config", bpf.lookup(fd(MAP_NAMES.config), Buffer.alloc(4))!);
+
+/** A flow as a program would have written it: counters, next hop, timestamps. */
+function programFlow(i: number): Flow {
+  const zero = decode("flow", Buffer.alloc(LAYOUTS.flow.size));
+  return {
+    ...zero,
+    state: FlowState.INSPECT,
+    flags: FLOW_F_ORIG_A | FLOW_F_ANOMALY,
+    mark: 0x20,
+    segmentId: 1,
+    packets: [BigInt(100 + i), 7n],
+    bytes: [BigInt(150_000 + i), 900n],
+    firstSeenNs: 1000n,
+    lastSeenNs: 2000n,
+    offloadDeadlineNs: 5000n,
+    nhIfindex: [3, 4],
+  };
+}
+
+const key = (i: number) =>
+  flowKeyOf({ src: `10.10.${i >> 8}.${i & 255}`, dst: "192.0.2.10", sport: 40000 + i, dport: 443, proto: 6 }).key;
+
+describe("runtime writers against real pinned maps", () => {
+  it("offload rewrites state, app and ANOMALY only, resets the deadline, and never creates a flow", () => {
+    const flows = fd(MAP_NAMES.flows);
+    const n = 600; // more than one read-modify-write chunk
+    const keys = Array.from({ length: n }, (_, i) => key(i));
+    bpf.updateBatch(
+      flows,
+      Buffer.concat(keys.map((k) => encode("flowKey", k))),
+      Buffer.concat(keys.map((_, i) => encode("flow", programFlow(i)))),
+      n,
+    );
+    const absent = key(250);
+    bpf.deleteBatch(flows, encode("flowKey", absent), 1);
+    const offloaded = maps.offloadFlows(keys.map((k) => ({ key: k, appId: 7 })));
+    expect(offloaded).toBe(n - 1);
+    expect(bpf.lookup(flows, encode("flowKey", absent))).toBeNull();
+    const got = decode("flow", bpf.lookup(flows, encode("flowKey", keys[599]!))!);
+    expect(got).toEqual({
+      ...programFlow(599),
+      state: FlowState.OFFLOADED,
+      appId: 7,
+      flags: FLOW_F_ORIG_A,
+      offloadDeadlineNs: 0n,
+    });
+    expect(maps.flowsByState()).toEqual({ inspect: 0, offloaded: n - 1, blocked: 0 });
+
+    expect(maps.returnToInspect([keys[0]!], { anomaly: true })).toBe(1);
+    expect(decode("flow", bpf.lookup(flows, encode("flowKey", keys[0]!))!)).toMatchObject({
+      state: FlowState.INSPECT,
+      flags: FLOW_F_ORIG_A | FLOW_F_ANOMALY,
+      appId: 7,
+      packets: [100n, 7n],
+    });
+    expect(maps.classifyFlows([{ key: keys[1]!, appId: 9, classId: 18 }])).toBe(1);
+    expect(decode("flow", bpf.lookup(flows, encode("flowKey", keys[1]!))!)).toMatchObject({
+      state: FlowState.OFFLOADED,
+      appId: 9,
+      classId: 18,
+    });
+  });
+
+  it("every block write is followed by one block_generation increment; expired blocks are pruned", () => {
+    const before = config().blockGeneration;
+    const now = monotonicNs();
+    expect(
+      maps.addBlocks("source", [
+        { target: "198.51.100.7", expiresNs: 0n, reason: 3 },
+        { target: "2001:db8::7", expiresNs: now - 1n, reason: 4 },
+      ]),
+    ).toBe(2);
+    expect(config().blockGeneration).toBe(before + 1);
+    const flow = key(1);
+    expect(maps.addBlocks("flow", [{ target: flow, expiresNs: now + 60_000_000_000n, reason: 5 }])).toBe(1);
+    expect(config().blockGeneration).toBe(before + 2);
+    expect(decode("block", bpf.lookup(fd(MAP_NAMES.blockFlow), encode("flowKey", flow))!)).toEqual({
+      expiresNs: now + 60_000_000_000n,
+      reason: 5,
+    });
+
+    expect(maps.pruneExpiredBlocks(now)).toBe(1);
+    expect(bpf.lookup(fd(MAP_NAMES.blockSrc), encode("addr", { addr: "2001:db8::7" }))).toBeNull();
+    expect(bpf.lookup(fd(MAP_NAMES.blockSrc), encode("addr", { addr: "198.51.100.7" }))).not.toBeNull();
+    expect(maps.removeBlocks("source", ["198.51.100.7", "198.51.100.8"])).toBe(1);
+    expect(config().blockGeneration).toBe(before + 3);
+    expect(maps.fillLevels().find((l) => l.map === MAP_NAMES.blockSrc)!.entries).toBe(0);
+  });
+
+  it("destinations are learned, renewed and expire; the lease moves only its own member", () => {
+    const now = monotonicNs();
+    expect(
+      maps.learnDestinations([
+        { addr: "192.0.2.20", appId: 7, expiresNs: now + 1_000_000_000n },
+        { addr: "192.0.2.21", appId: 8, expiresNs: now - 1n },
+      ]),
+    ).toBe(2);
+    expect(
+      decode("appDest", bpf.lookup(fd(MAP_NAMES.appDest), encode("addr", { addr: "192.0.2.20" }))!),
+    ).toEqual({
+      appId: 7,
+      expiresNs: now + 1_000_000_000n,
+    });
+    expect(maps.pruneExpiredDestinations(now)).toBe(1);
+    expect(maps.forgetDestinations(["192.0.2.20"])).toBe(1);
+
+    const before = config();
+    maps.setOffloadLease(now + 5n);
+    expect(config()).toEqual({ ...before, offloadLeaseUntilNs: now + 5n });
+  });
+});
