@@ -61,7 +61,8 @@ function programFlow(i: number): Flow {
 }
 
 const key = (i: number) =>
-  flowKeyOf({ src: `10.10.${i >> 8}.${i & 255}`, dst: "192.0.2.10", sport: 40000 + i, dport: 443, proto: 6 }).key;
+  flowKeyOf({ src: `10.10.${i >> 8}.${i & 255}`, dst: "192.0.2.10", sport: 40000 + i, dport: 443, proto: 6 })
+    .key;
 
 describe("runtime writers against real pinned maps", () => {
   it("offload rewrites state, app and ANOMALY only, resets the deadline, and never creates a flow", () => {
