@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,9 @@ export class LocalEtcd {
 
   /** Picks free loopback ports and starts the server. */
   static async launch(options: LocalEtcdOptions = {}): Promise<LocalEtcd> {
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const clientPort = await freePort();
+    let peerPort = await freePort();
+    while (peerPort === clientPort) peerPort = await freePort();
     const etcd = new LocalEtcd(
       options.binary ?? "/usr/bin/etcd",
       clientPort,
@@ -131,15 +133,30 @@ export class LocalEtcd {
   }
 }
 
-/** A loopback port nothing listens on now (the kernel's pick for port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A loopback port nothing listens on now, below the kernel's ephemeral range.
+ * Inside that range, a client retrying a stopped server can be handed the
+ * server's own port as its source port and connect to itself (TCP
+ * simultaneous open), and the restarted server then cannot bind.
+ */
+async function freePort(): Promise<number> {
+  const [ephemeralLow] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const low = 10_000;
+  const high = Math.max(low + 1, ephemeralLow);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port between ${low} and ${high}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }

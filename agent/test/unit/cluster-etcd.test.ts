@@ -3,6 +3,7 @@
 // through a TCP relay the test can cut, so "b is away while something
 // happens" does not depend on timing.
 import { Etcd3 } from "etcd3";
+import { rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { Registry, type Counter } from "prom-client";
 import type { BlockTarget } from "../../../sdk/decide/decisions";
@@ -390,4 +391,27 @@ test("a node that starts while etcd is unreachable queues what it publishes (bou
   ]);
   expect([...seenA.blocks.values()].every((x) => x.origin === "cl-b")).toBe(true);
   await waitFor("b to get its own blocks back", () => seenB.blocks.size === 2);
+});
+
+test("etcd coming back empty (its data lost) is resynchronised: entries it no longer holds are withdrawn, stale leases replaced", async () => {
+  const a = node("cl-a", etcd.endpoint);
+  const b = node("cl-b", relay.endpoint);
+  const seenA = new Recorder();
+  const seenB = new Recorder();
+  a.watch(seenA);
+  b.watch(seenB);
+  await Promise.all([a.synced(), b.synced()]);
+  const lost = `/fos1/${SITE}/blocks/source/203.0.113.70`;
+  await a.publishBlock(sourceBlock("203.0.113.70"));
+  await waitFor("b to get the block", () => seenB.blocks.has(lost));
+
+  await etcd.stop();
+  rmSync(etcd.dataDir, { recursive: true, force: true });
+  await etcd.start();
+  await waitFor("both to withdraw what etcd lost", () => !seenA.blocks.has(lost) && !seenB.blocks.has(lost));
+  expect(seenB.removalsOf(lost)).toEqual([expect.objectContaining({ op: "remove", cause: "deleted" })]);
+
+  // a still holds the lease of that block's bucket; etcd no longer knows it.
+  await expect(a.publishBlock(sourceBlock("203.0.113.71"))).resolves.toBe("published");
+  await waitFor("b to get the new block", () => seenB.blocks.size === 1);
 });
