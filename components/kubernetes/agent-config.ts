@@ -29,6 +29,8 @@ export function renderAgentConfigs(
         tls: { certFile: `${AGENT_PATHS.tlsDir}/tls.crt`, keyFile: `${AGENT_PATHS.tlsDir}/tls.key` },
         tokenFile: `${AGENT_PATHS.tokenDir}/token`,
         stateDir: AGENT_PATHS.stateDir,
+        // The image carries the eBPF objects: an agent that cannot load them must not start and serve 422s.
+        bpf: { enabled: true },
         interfaces: {
           uplinks: Object.fromEntries(
             site.spec.uplinks.map((u) => [u.name, node.interfaces?.[u.name] ?? u.interface]),
