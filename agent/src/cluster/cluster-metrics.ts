@@ -20,7 +20,7 @@ export class ClusterMetrics {
     const registers = [registry];
     this.connected = new Gauge({
       name: "fos1_cluster_connected",
-      help: "1 while the node is connected to etcd and its view is current",
+      help: "1 while the node is connected to etcd and following its changes",
       registers,
     });
     this.published = new Counter({

@@ -131,7 +131,10 @@ export class ClusterState {
     });
   }
 
-  /** True while the node is connected to etcd and its view is current. */
+  /**
+   * True while the node is connected to etcd and following its changes. After
+   * a resume, the changes missed while away arrive right after this turns true.
+   */
   get connected(): boolean {
     return this.isConnected;
   }
@@ -179,7 +182,7 @@ export class ClusterState {
     this.loop = this.run();
   }
 
-  /** Resolves once the node is connected and its view is current (at once if it is now). */
+  /** Resolves once the node is connected (at once if it is now); see `connected`. */
   synced(): Promise<void> {
     if (this.closed) return Promise.reject(new Error("cluster state: closed"));
     if (this.isConnected) return Promise.resolve();
@@ -229,7 +232,10 @@ export class ClusterState {
     const session = this.openWatch(from);
     this.session = session;
     const first = await Promise.race([session.connected.then(() => undefined), session.lost]);
-    if (first) return { lost: first, wasConnected: false };
+    if (first) {
+      this.session = undefined;
+      return { lost: first, wasConnected: false };
+    }
     this.needSnapshot = false;
     this.metrics.resyncs.inc({ mode });
     this.setConnected(true);
