@@ -32,7 +32,7 @@ import { NetnsLab } from "../dataplane/lib";
 const BPF_BUILD = join(__dirname, "..", "..", "bpf", "build");
 // Every namespace, interface and file this benchmark makes carries this prefix.
 const PREFIX = "fp";
-const ROUNDS = 5;
+const ROUNDS = 7;
 const UDP_SECONDS = 3;
 const TCP_SECONDS = 3;
 const APP_ID = 4242;
@@ -294,18 +294,12 @@ async function udpPps(r: Router): Promise<number> {
     `{ eth(da=${MAC.rtrLan}, sa=${MAC.src}, type=0x0800), ipv4(saddr=${UDP.src}, daddr=${UDP.dst}, ttl=64), ` +
       `udp(sport=${UDP.sport}, dport=${UDP.dport}), fill(0x00, 18) }\n`,
   );
-  const gen = r.lab.spawn(r.src, "taskset", [
-    "-c",
-    CPU_SEND,
-    "trafgen",
-    "--dev",
-    "fps0",
-    "--conf",
-    conf,
-    "--cpus",
-    "1",
-    "-q",
-  ]);
+  const gen = r.lab.spawn(
+    r.src,
+    "taskset",
+    ["-c", CPU_SEND, "trafgen", "--dev", "fps0", "--conf", conf, "--cpus", "1", "-q"],
+    { detached: true },
+  );
   try {
     await sleep(1000);
     const t0 = process.hrtime.bigint();
@@ -315,10 +309,27 @@ async function udpPps(r: Router): Promise<number> {
     const t1 = process.hrtime.bigint();
     return (n1 - n0) / (Number(t1 - t0) / 1e9);
   } finally {
-    gen.kill("SIGINT");
-    await sleep(300);
+    await stopGroup(gen.pid!);
     execFileSync("rm", ["-f", conf]);
   }
+}
+
+/**
+ * Ends a process started in its own group and everything it forked. trafgen's
+ * sending worker ignores a signal to its parent and would keep loading the
+ * machine through every later measurement.
+ */
+async function stopGroup(pid: number): Promise<void> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  signal("SIGINT");
+  await sleep(300);
+  signal("SIGKILL");
 }
 
 /** Bulk TCP Gbit/s from iperf3; offloadAfterMs > 0 offloads the data flow once it runs, as the agent would. */
