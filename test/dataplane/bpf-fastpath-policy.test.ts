@@ -111,6 +111,12 @@ beforeAll(() => {
   src = lab.namespace("src");
   const rtr = lab.namespace("rtr");
   const dst = lab.namespace("dst");
+  // IPv4 only: the kernel's own IPv6 traffic on new links (router solicitations, MLD) would be
+  // mirrored as new flows at moments of its choosing and spoil the mirror counts compared here.
+  for (const ns of [src, rtr, dst]) {
+    for (const scope of ["all", "default"])
+      lab.exec(ns, "sysctl", ["-qw", `net.ipv6.conf.${scope}.disable_ipv6=1`]);
+  }
   lab.veth({ ns: src, name: "fps0" }, { ns: rtr, name: "fpr0" });
   lab.veth({ ns: rtr, name: "fpr1" }, { ns: dst, name: "fpd0" });
   lab.veth({ ns: rtr, name: "fpm0" }, { ns: rtr, name: "fpm1" });
