@@ -1,17 +1,16 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { AgentClient } from "@fos1/dpi/sdk/agent-api";
+import { spawnAgent, startSocketRelay } from "./agent-launch";
 import { httpsRequest, type RawResponse } from "../unit/fixtures/https-request";
 import type { TestUplink } from "../unit/fixtures/programs";
 import { selfSignedTls } from "../unit/fixtures/tls";
 
 const run = promisify(execFile);
-const root = join(__dirname, "..", "..", "..");
-const agentBin = join(root, "agent", "src", "bin.ts");
 
 /** What the kernel of the router namespace holds, as the tools print it in JSON. */
 export interface KernelSnapshot {
@@ -106,38 +105,13 @@ export class AgentLab {
         interfaces: { uplinks: { isp1: "acwan1", isp2: "acwan2" }, lan: ["aclan0"] },
       }),
     );
-    this.relay = createServer((client) => {
-      this.relayed.add(client);
-      client.on("close", () => this.relayed.delete(client));
-      const upstream = connect(this.socket);
-      client.pipe(upstream).pipe(client);
-      upstream.on("error", () => client.destroy());
-      client.on("error", () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => this.relay!.listen(0, "127.0.0.1", resolve));
-    this.relayPort = (this.relay.address() as { port: number }).port;
+    ({ server: this.relay, port: this.relayPort } = await startSocketRelay(this.socket, this.relayed));
   }
 
   /** Starts the agent process in the router namespace; resolves once it is listening (not necessarily ready). */
   async start(): Promise<void> {
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        this.ns.router,
-        process.execPath,
-        "--import",
-        "tsx",
-        agentBin,
-        "--config",
-        join(this.dir, "agent.json"),
-      ],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawnAgent(this.ns.router, join(this.dir, "agent.json"), (text) => (this.output += text));
     this.agent = child;
-    child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
     await this.until(
       async () => (await this.probe("/healthz").catch(() => undefined))?.status === 200,
       30_000,

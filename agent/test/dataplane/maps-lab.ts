@@ -1,18 +1,18 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { AgentClient } from "@fos1/dpi/sdk/agent-api";
 import { compileSite, isPolicyDocument, type NodeProgram } from "@fos1/dpi/sdk/compile";
 import { loadYamlDocuments, type Site } from "@fos1/dpi/sdk/schema";
+import { spawnAgent, startSocketRelay } from "./agent-launch";
 import { httpsRequest } from "../unit/fixtures/https-request";
 import { selfSignedTls } from "../unit/fixtures/tls";
 
 const run = promisify(execFile);
 const root = join(__dirname, "..", "..", "..");
-const agentBin = join(root, "agent", "src", "bin.ts");
 export const OBJECTS_DIR = join(root, "bpf", "build");
 
 export const SERVER = "192.0.2.10";
@@ -164,38 +164,13 @@ spec:
         interfaces: { uplinks: { isp1: this.dev.wan1, isp2: this.dev.wan2 }, lan: [this.dev.lan] },
       }),
     );
-    this.relay = createServer((c) => {
-      this.relayed.add(c);
-      c.on("close", () => this.relayed.delete(c));
-      const upstream = connect(this.socket);
-      c.pipe(upstream).pipe(c);
-      upstream.on("error", () => c.destroy());
-      c.on("error", () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => this.relay!.listen(0, "127.0.0.1", resolve));
-    this.relayPort = (this.relay.address() as { port: number }).port;
+    ({ server: this.relay, port: this.relayPort } = await startSocketRelay(this.socket, this.relayed));
   }
 
   /** Starts the agent in the router namespace; resolves once /readyz answers 200. */
   async start(): Promise<void> {
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        this.ns.router,
-        process.execPath,
-        "--import",
-        "tsx",
-        agentBin,
-        "--config",
-        join(this.dir, "agent.json"),
-      ],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawnAgent(this.ns.router, join(this.dir, "agent.json"), (text) => (this.output += text));
     this.agent = child;
-    child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
     const started = Date.now();
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null)
