@@ -5,10 +5,12 @@ import { createAgentServer } from "./api/server";
 import { loadAgentConfig, readToken, type AgentConfig } from "./config";
 import { ReconcileEngine, type ProgramPersistence } from "./engine/reconcile-engine";
 import { jsonLogger, type Logger } from "./log";
-import { kernelReconcilers } from "./main";
+import { kernelParts } from "./main";
 import { AgentMetrics } from "./metrics";
 import { startReconcileLoop } from "./reconcile-loop";
 import type { Reconciler } from "./reconcile/reconciler";
+import { AgentRuntime } from "./runtime/agent-runtime";
+import type { VerdictMaps } from "./runtime/verdict-maps";
 import { ProgramStore } from "./store/program-store";
 import { agentVersion } from "./version";
 
@@ -17,6 +19,7 @@ export interface RunningAgent {
   /** `https://address:port` the API listens on (the real port when the config asked for port 0), or `unix:PATH`. */
   readonly url: string;
   readonly engine: ReconcileEngine;
+  readonly runtime: AgentRuntime;
   readonly metrics: AgentMetrics;
   /** Stops the loop (letting a running pass end) and the server. Kernel state is left in place. */
   stop(): Promise<void>;
@@ -25,6 +28,8 @@ export interface RunningAgent {
 export interface AgentDependencies {
   /** @default the kernel reconcilers of main.ts */
   readonly reconcilers?: readonly Reconciler[];
+  /** With `reconcilers`: the runtime maps verdicts go to. @default none (with the default reconcilers: the data plane's) */
+  readonly runtimeMaps?: VerdictMaps;
   /** @default a ProgramStore under config.stateDir */
   readonly store?: ProgramPersistence;
   /** @default JSON lines on stdout at config.logLevel */
@@ -43,14 +48,25 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
   const metrics = deps.metrics ?? new AgentMetrics().withProcessMetrics();
   const token = readToken(config.tokenFile);
   const tls = { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
+  const kernel = deps.reconcilers ? undefined : kernelParts(config, log);
   const engine = new ReconcileEngine({
-    reconcilers: deps.reconcilers ?? kernelReconcilers(config),
+    reconcilers: deps.reconcilers ?? kernel!.reconcilers,
     store: deps.store ?? new ProgramStore(config.stateDir),
     facts: { node: config.node, interfaces: config.interfaces },
     metrics,
     log,
   });
   await engine.restore();
+  const runtime = await AgentRuntime.start({
+    node: config.node,
+    stateDir: config.stateDir,
+    ingest: config.ingest,
+    ...(config.cluster ? { cluster: config.cluster } : {}),
+    programs: engine,
+    maps: deps.runtimeMaps ?? kernel?.runtimeMaps,
+    metrics,
+    log,
+  });
 
   const server = createAgentServer({
     engine,
@@ -61,6 +77,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
     log,
     node: config.node,
     version: agentVersion(),
+    runtime: runtime.view,
   });
   const socket = config.listen.socket;
   // A socket file left by a killed agent would make listen fail with EADDRINUSE.
@@ -81,9 +98,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
   return {
     url,
     engine,
+    runtime,
     metrics,
     async stop() {
       await loop.stop();
+      await runtime.stop();
+      kernel?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

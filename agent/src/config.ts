@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { DEFAULT_PIN_ROOT } from "../../sdk/abi/constants";
+import { clusterConfig } from "./cluster/cluster-config";
+import { ingestConfig } from "./runtime/ingest-config";
 import { duration, interfaceName, name } from "../../sdk/schema/quantities";
 import { problemsFromZod, ValidationError } from "../../sdk/schema/problem";
 
@@ -73,6 +75,10 @@ export const agentConfig = z.strictObject({
     /** Interface the sensors listen on, when mirroring is used. */
     mirror: interfaceName.optional(),
   }),
+  /** Sensor outputs turned into verdicts in the kernel. @default none: the agent only programs policy */
+  ingest: ingestConfig.default({ sources: [], alerts: "stdout", flowWaitMs: 2_000 }),
+  /** The site's etcd, through which blocks and learned destinations reach every node. @default none: this node only */
+  cluster: clusterConfig.omit({ node: true }).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 export type AgentConfig = z.output<typeof agentConfig>;

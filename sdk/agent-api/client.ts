@@ -13,6 +13,14 @@ import {
   type ProgramState,
   type VersionInfo,
 } from "./api";
+import {
+  runtimeBlocks,
+  runtimeFlows,
+  runtimeStatus,
+  type RuntimeBlocks,
+  type RuntimeFlows,
+  type RuntimeStatus,
+} from "./runtime";
 
 export interface AgentEndpoint {
   /** `https://host:port` of the node agent. */
@@ -76,6 +84,19 @@ export class AgentClient {
 
   version(): Promise<VersionInfo> {
     return this.call("GET", "/version", versionInfo);
+  }
+
+  /** The flow table as inspection left it: application, class, DSCP, uplink, path per flow. */
+  runtimeFlows(limit?: number): Promise<RuntimeFlows> {
+    return this.call("GET", `/runtime/flows${limit === undefined ? "" : `?limit=${limit}`}`, runtimeFlows);
+  }
+
+  runtimeBlocks(): Promise<RuntimeBlocks> {
+    return this.call("GET", "/runtime/blocks", runtimeBlocks);
+  }
+
+  runtimeStatus(): Promise<RuntimeStatus> {
+    return this.call("GET", "/runtime/status", runtimeStatus);
   }
 
   private call<T extends z.ZodType>(

@@ -25,10 +25,19 @@ export type Decision =
       readonly app: string;
       readonly class: ClassInfo;
     }
-  | { readonly kind: "block"; readonly target: BlockTarget; readonly ttlMs: number; readonly reason: string }
+  | {
+      readonly kind: "block";
+      readonly target: BlockTarget;
+      readonly ttlMs: number;
+      readonly reason: string;
+      /** What called for it: an event's risk over the threshold, or an application-control deny rule. */
+      readonly cause: "risk" | "application-control";
+    }
   | {
       readonly kind: "offload";
       readonly flow: FlowRef;
+      /** The application inspection named: the fast path checks its policy at every packet. */
+      readonly appId: number;
       /** Only once the flow has been inspected for this many packets. */
       readonly notBeforePackets: number;
       readonly reinspectAfterMs: number;
@@ -101,6 +110,7 @@ export function decide(event: DpiEvent, policy: NodePolicy): Decision[] {
       target,
       ttlMs: firewall.blockTtlMs,
       reason: `${event.engine} risk ${event.risk}: ${what}`,
+      cause: "risk",
     });
     return out;
   }
@@ -161,6 +171,7 @@ export function decide(event: DpiEvent, policy: NodePolicy): Decision[] {
       target: { scope: "flow", flow },
       ttlMs: firewall.blockTtlMs,
       reason: `application control ${control.rule}: ${app}`,
+      cause: "application-control",
     });
     return out;
   }
@@ -183,6 +194,7 @@ export function decide(event: DpiEvent, policy: NodePolicy): Decision[] {
     out.push({
       kind: "offload",
       flow,
+      appId,
       notBeforePackets: rule.minInspectedPackets,
       reinspectAfterMs: policy.reinspectAfterMs,
       sampleOneIn: policy.sampleOneIn,

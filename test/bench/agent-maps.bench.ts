@@ -138,7 +138,7 @@ function runtimeWriters(dir: string, pinRoot: string): void {
   const runtime = RuntimeMaps.open(bpf, pinRoot);
   const flows = keys.map((key, i) => ({ key, appId: 1 + (i % 100) }));
   let started = performance.now();
-  const offloaded = runtime.offloadFlows(flows);
+  const offloaded = runtime.offloadFlows(flows).count;
   const agent = (performance.now() - started) / 1000;
   if (offloaded !== FLOWS) throw new Error(`offloaded ${offloaded} of ${FLOWS} flows`);
   if (runtime.flowsByState().offloaded !== FLOWS)

@@ -99,6 +99,7 @@ async function clusterVariant(endpoint: string): Promise<{ variant: Variant; clo
           target: { scope: "source", address },
           ttlMs: 300_000,
           reason: "bench",
+          cause: "risk",
         });
         await seen;
       },

@@ -8,6 +8,8 @@ import { ApplyFailedError, NotReadyError, RejectedError } from "../engine/errors
 import type { ReconcileEngine } from "../engine/reconcile-engine";
 import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
+import type { RuntimeView } from "../runtime/runtime-view";
+import { runtimeRoute } from "./runtime-routes";
 import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
 import { BodyError, readJsonBody } from "./json-body";
@@ -23,6 +25,8 @@ export interface ServerOptions {
   readonly log: Logger;
   readonly node: string;
   readonly version: string;
+  /** Answers `/v1/runtime/*`; absent: 404. */
+  readonly runtime?: RuntimeView;
 }
 
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -110,6 +114,13 @@ async function route(
   if (path === `${AGENT_API_PREFIX}/version`) {
     allow(method, ["GET"]);
     return { status: 200, body: { version: options.version, api: "v1", node: options.node } };
+  }
+  if (path.startsWith(`${AGENT_API_PREFIX}/runtime/`)) {
+    allow(method, ["GET"]);
+    const reply = options.runtime && runtimeRoute(options.runtime, path, req.url ?? "");
+    if (!reply) throw new HttpError(404, `no route ${path}`);
+    if ("error" in reply) throw new HttpError(reply.status, reply.error);
+    return { status: 200, body: reply.body };
   }
   if (path === `${AGENT_API_PREFIX}/programs`) {
     allow(method, ["GET"]);

@@ -1,4 +1,4 @@
-import type { FlowKey } from "../../../sdk/abi/codec";
+import { decode, type Flow, type FlowKey } from "../../../sdk/abi/codec";
 import {
   CAPACITY,
   FLOW_F_ANOMALY,
@@ -67,6 +67,21 @@ const OFFLOAD_MASK = flowMask({ state: true, appId: true, deadline: true, anomal
 const INSPECT_MASK = flowMask({ state: true });
 const INSPECT_ANOMALY_MASK = flowMask({ state: true, anomaly: true });
 const CLASSIFY_MASK = flowMask({ appId: true, classId: true });
+
+/** What a flow write found: how many of the keys had an entry, and which. */
+export interface FlowsPatched {
+  readonly count: number;
+  /** One byte per key, in order: 1 where the flow existed and was changed. */
+  readonly found: Buffer;
+}
+
+/** A block as the maps hold it. */
+export interface BlockEntry<S extends BlockScope = BlockScope> {
+  readonly scope: S;
+  readonly target: BlockTarget<S>;
+  readonly expiresNs: bigint;
+  readonly reason: number;
+}
 
 /** Per-map entry counts, for fill-level metrics. */
 export interface FillLevel {
@@ -144,11 +159,14 @@ export class RuntimeMaps {
     return removed;
   }
 
-  /** Deletes blocks whose expiry has passed (the programs ignore them but never delete them). */
-  pruneExpiredBlocks(nowNs: bigint = monotonicNs()): number {
-    let pruned = 0;
-    for (const map of Object.values(this.blocks)) pruned += this.pruneExpired(map, 0, nowNs);
-    return pruned;
+  /** Deletes blocks whose expiry has passed (the programs ignore them but never delete them); returns them. */
+  pruneExpiredBlocks(nowNs: bigint = monotonicNs()): BlockEntry[] {
+    const expired = this.blockEntries().filter((b) => b.expiresNs !== 0n && b.expiresNs <= nowNs);
+    for (const scope of ["source", "destination", "flow"] as const) {
+      const targets = expired.filter((b) => b.scope === scope).map((b) => b.target);
+      if (targets.length > 0) this.blocks[scope].deleteBatch(this.blockKeys(scope, targets), targets.length);
+    }
+    return expired;
   }
 
   /**
@@ -157,7 +175,7 @@ export class RuntimeMaps {
    * fast-path packet). Returns how many flows existed; the programs still
    * refuse the fast path where the policy or the flow forbids it.
    */
-  offloadFlows(flows: readonly { readonly key: FlowKey; readonly appId: number }[]): number {
+  offloadFlows(flows: readonly { readonly key: FlowKey; readonly appId: number }[]): FlowsPatched {
     const patches = Buffer.alloc(flows.length * FLOW.size);
     flows.forEach((f, i) => {
       patches.writeUInt32LE(FlowState.OFFLOADED, i * FLOW.size + FLOW.state);
@@ -171,7 +189,7 @@ export class RuntimeMaps {
   }
 
   /** Returns flows to the slow path; with `anomaly` they also may not be offloaded again until re-offloaded explicitly. */
-  returnToInspect(keys: readonly FlowKey[], options: { readonly anomaly?: boolean } = {}): number {
+  returnToInspect(keys: readonly FlowKey[], options: { readonly anomaly?: boolean } = {}): FlowsPatched {
     const patches = Buffer.alloc(keys.length * FLOW.size);
     if (options.anomaly)
       keys.forEach((_, i) => patches.writeUInt32LE(FLOW_F_ANOMALY, i * FLOW.size + FLOW.flags));
@@ -181,7 +199,7 @@ export class RuntimeMaps {
   /** Names the application of flows inspection classified (classId 0: the class of the app's policy). */
   classifyFlows(
     flows: readonly { readonly key: FlowKey; readonly appId: number; readonly classId?: number }[],
-  ): number {
+  ): FlowsPatched {
     const patches = Buffer.alloc(flows.length * FLOW.size);
     flows.forEach((f, i) => {
       patches.writeUInt32LE(f.appId, i * FLOW.size + FLOW.appId);
@@ -224,6 +242,59 @@ export class RuntimeMaps {
       if (state === FlowState.OFFLOADED) out.offloaded++;
       else if (state === FlowState.BLOCKED) out.blocked++;
       else out.inspect++;
+    }
+    return out;
+  }
+
+  /** The flow table, decoded; at most `limit` entries, with the table's size. */
+  flowEntries(limit = Infinity): { entries: { key: FlowKey; flow: Flow }[]; total: number } {
+    const dump = this.flows.dump();
+    const entries = this.flows
+      .entries(dump)
+      .slice(0, Math.min(limit, dump.count))
+      .map((e) => ({ key: decode("flowKey", e.key), flow: decode("flow", e.value) }));
+    return { entries, total: dump.count };
+  }
+
+  /** Packets seen so far (both directions) per flow, undefined where the flow is not in the table. */
+  flowPackets(keys: readonly FlowKey[]): (bigint | undefined)[] {
+    const packets = at("flow", "packets");
+    return keys.map((k) => {
+      const value = this.flows.lookup(flowKeys([k]));
+      return value && value.readBigUInt64LE(packets) + value.readBigUInt64LE(packets + 8);
+    });
+  }
+
+  /**
+   * Returns BLOCKED flows that `released` names to INSPECT and bumps
+   * `block_generation`, so each re-reads the blocks at its next packet: a
+   * flow another block still covers is blocked again, the rest pass. This is
+   * how a lifted or expired block lets its flows through.
+   */
+  releaseBlockedFlows(released: (key: FlowKey) => boolean): number {
+    const keys = this.flows
+      .entries()
+      .filter((e) => e.value.readUInt32LE(FLOW.state) === FlowState.BLOCKED)
+      .map((e) => decode("flowKey", e.key))
+      .filter(released);
+    const n = keys.length === 0 ? 0 : this.returnToInspect(keys).count;
+    if (n > 0) this.bumpBlockGeneration();
+    return n;
+  }
+
+  /** Every block in the maps, expired ones included until pruned. */
+  blockEntries(): BlockEntry[] {
+    const out: BlockEntry[] = [];
+    for (const scope of ["source", "destination", "flow"] as const) {
+      for (const e of this.blocks[scope].entries()) {
+        const target = scope === "flow" ? decode("flowKey", e.key) : decode("addr", e.key).addr;
+        out.push({
+          scope,
+          target,
+          expiresNs: e.value.readBigUInt64LE(0),
+          reason: e.value.readUInt32LE(8),
+        } as BlockEntry);
+      }
     }
     return out;
   }
@@ -274,8 +345,9 @@ export class RuntimeMaps {
     return scope === "flow" ? flowKeys(targets as FlowKey[]) : addrKeys(targets as string[]);
   }
 
-  private patchFlows(keys: readonly FlowKey[], patches: Buffer, mask: Buffer): number {
-    return count(this.flows.patch(flowKeys(keys), patches, keys.length, mask));
+  private patchFlows(keys: readonly FlowKey[], patches: Buffer, mask: Buffer): FlowsPatched {
+    const found = this.flows.patch(flowKeys(keys), patches, keys.length, mask);
+    return { count: count(found), found };
   }
 
   /**

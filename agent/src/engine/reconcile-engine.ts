@@ -73,6 +73,7 @@ export class ReconcileEngine {
   private readonly now: () => Date;
   private isReady = false;
   private lastPass?: Date;
+  private changes = 0;
 
   constructor(private readonly options: EngineOptions) {
     const bySubsystem = new Map(options.reconcilers.map((r) => [r.subsystem, r]));
@@ -97,6 +98,16 @@ export class ReconcileEngine {
     return this.programs.size;
   }
 
+  /** Increments whenever the set of held programs changes; readers of `currentPrograms` cache by it. */
+  get revision(): number {
+    return this.changes;
+  }
+
+  /** The programs held now, in apply order. Runtime decisions read the node's policy from these. */
+  currentPrograms(): readonly NodeProgram[] {
+    return this.sortedPrograms();
+  }
+
   get wired(): ReadonlySet<Subsystem> {
     return new Set(this.reconcilers.map((r) => r.subsystem));
   }
@@ -106,6 +117,7 @@ export class ReconcileEngine {
     for (const stored of await this.options.store.load()) {
       this.programs.set(stored.program.metadata.name, stored);
     }
+    this.changes++;
     this.options.metrics.programs.set(this.programs.size);
     this.options.log.info("stored programs loaded", { programs: [...this.programs.keys()] });
   }
@@ -123,6 +135,7 @@ export class ReconcileEngine {
         const stored: StoredProgram = { program, appliedAt: this.now().toISOString() };
         await this.persist(() => this.options.store.save(stored), before, after);
         this.programs.set(name, stored);
+        this.changes++;
         this.options.metrics.programs.set(this.programs.size);
       }
       this.options.log.info("program applied", { program: name, hash: program.hash, writes });
@@ -140,6 +153,7 @@ export class ReconcileEngine {
       const writes = await this.transition(after, before, "delete");
       await this.persist(() => this.options.store.remove(name), before, after);
       this.programs.delete(name);
+      this.changes++;
       this.options.metrics.programs.set(this.programs.size);
       this.options.log.info("program deleted", { program: name, writes });
       return { name, hash: previous.program.hash, writes, durationMs: performance.now() - started };

@@ -78,7 +78,9 @@ describe("runtime writers against real pinned maps", () => {
     const absent = key(250);
     bpf.deleteBatch(flows, encode("flowKey", absent), 1);
     const offloaded = maps.offloadFlows(keys.map((k) => ({ key: k, appId: 7 })));
-    expect(offloaded).toBe(n - 1);
+    expect(offloaded.count).toBe(n - 1);
+    expect(offloaded.found[250]).toBe(0);
+    expect(offloaded.found[249]).toBe(1);
     expect(bpf.lookup(flows, encode("flowKey", absent))).toBeNull();
     const got = decode("flow", bpf.lookup(flows, encode("flowKey", keys[599]!))!);
     expect(got).toEqual({
@@ -90,14 +92,14 @@ describe("runtime writers against real pinned maps", () => {
     });
     expect(maps.flowsByState()).toEqual({ inspect: 0, offloaded: n - 1, blocked: 0 });
 
-    expect(maps.returnToInspect([keys[0]!], { anomaly: true })).toBe(1);
+    expect(maps.returnToInspect([keys[0]!], { anomaly: true }).count).toBe(1);
     expect(decode("flow", bpf.lookup(flows, encode("flowKey", keys[0]!))!)).toMatchObject({
       state: FlowState.INSPECT,
       flags: FLOW_F_ORIG_A | FLOW_F_ANOMALY,
       appId: 7,
       packets: [100n, 7n],
     });
-    expect(maps.classifyFlows([{ key: keys[1]!, appId: 9, classId: 18 }])).toBe(1);
+    expect(maps.classifyFlows([{ key: keys[1]!, appId: 9, classId: 18 }]).count).toBe(1);
     expect(decode("flow", bpf.lookup(flows, encode("flowKey", keys[1]!))!)).toMatchObject({
       state: FlowState.OFFLOADED,
       appId: 9,
@@ -123,7 +125,9 @@ describe("runtime writers against real pinned maps", () => {
       reason: 5,
     });
 
-    expect(maps.pruneExpiredBlocks(now)).toBe(1);
+    expect(maps.pruneExpiredBlocks(now)).toEqual([
+      { scope: "source", target: "2001:db8::7", expiresNs: now - 1n, reason: 4 },
+    ]);
     expect(bpf.lookup(fd(MAP_NAMES.blockSrc), encode("addr", { addr: "2001:db8::7" }))).toBeNull();
     expect(bpf.lookup(fd(MAP_NAMES.blockSrc), encode("addr", { addr: "198.51.100.7" }))).not.toBeNull();
     expect(maps.removeBlocks("source", ["198.51.100.7", "198.51.100.8"])).toBe(1);

@@ -162,7 +162,7 @@ describe("the agent's eBPF maps in a router namespace", () => {
     ]);
     const runtime = RuntimeMaps.open(nativeBpf(), lab.pinRoot);
     const flow = flowKeyOf({ src: CLIENT, dst: SERVER, sport: 40001, dport: 5301, proto: UDP }).key;
-    for (let i = 0; runtime.classifyFlows([{ key: flow, appId: appId("zoom") }]) === 0; i++) {
+    for (let i = 0; runtime.classifyFlows([{ key: flow, appId: appId("zoom") }]).count === 0; i++) {
       expect(i).toBeLessThan(50);
       await sleep(100);
     }
@@ -226,7 +226,7 @@ describe("the agent's eBPF maps in a router namespace", () => {
     const runtime = RuntimeMaps.open(nativeBpf(), lab.pinRoot);
     const flow = flowKeyOf({ src: CLIENT, dst: SERVER, sport: 40002, dport: 5302, proto: TCP }).key;
     await sleep(2000);
-    expect(runtime.classifyFlows([{ key: flow, appId: appId("bittorrent") }])).toBe(1);
+    expect(runtime.classifyFlows([{ key: flow, appId: appId("bittorrent") }]).count).toBe(1);
     runtime.close();
     const intervals = (
       JSON.parse(await report) as { intervals: { sum: { start: number; bits_per_second: number } }[] }

@@ -22,8 +22,81 @@ describe("agent config", () => {
       maxBodyBytes: 64 * 1024 * 1024,
       bpf: { pinRoot: "/sys/fs/bpf/fos1", objectsDir: "/usr/lib/fos1-dpi/bpf" },
       interfaces: { uplinks: { isp1: "wan1", isp2: "wan2" }, lan: ["lan0"] },
+      ingest: { sources: [], alerts: "stdout", flowWaitMs: 2000 },
       logLevel: "info",
     });
+  });
+
+  it("reads ingest sources and the site's etcd, with defaults per source type", () => {
+    const config = parseAgentConfig(
+      `${minimal}
+ingest:
+  sources:
+    - { type: eve-socket, path: /run/fos1/events/suricata.eve.sock }
+    - { type: ndpi-sensor, interface: fos1-mirror }
+    - { type: nprobe-tcp, port: 9556 }
+    - { type: zeek-dir, name: zeek-a, dir: /run/fos1/events/zeek }
+cluster: { endpoints: ["http://10.0.0.5:2379"], site: branch-1 }
+`,
+      "agent.yaml",
+    );
+    expect(config.ingest.sources).toEqual([
+      { type: "eve-socket", path: "/run/fos1/events/suricata.eve.sock" },
+      {
+        type: "ndpi-sensor",
+        interface: "fos1-mirror",
+        binary: "/usr/bin/fos1-ndpi-sensor",
+        args: [],
+        launcher: [],
+      },
+      { type: "nprobe-tcp", host: "127.0.0.1", port: 9556 },
+      { type: "zeek-dir", name: "zeek-a", dir: "/run/fos1/events/zeek" },
+    ]);
+    expect(config.cluster).toMatchObject({ endpoints: ["http://10.0.0.5:2379"], site: "branch-1" });
+  });
+
+  it("refuses ingest sources it cannot run, with their paths", () => {
+    let error: unknown;
+    try {
+      parseAgentConfig(
+        `${minimal}
+ingest:
+  sources:
+    - { type: eve-socket, path: /a.sock }
+    - { type: eve-socket, path: /b.sock }
+    - { type: pcap, path: /x }
+    - { type: nprobe-tcp, port: 0 }
+cluster: { endpoints: [], site: Branch }
+`,
+        "agent.yaml",
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    const problems = (error as ValidationError).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ingest\.sources\[2\]\.type: /),
+        expect.stringMatching(/^ingest\.sources\[3\]\.port: /),
+        expect.stringMatching(/^cluster\.endpoints: at least one etcd endpoint is required/),
+        expect.stringMatching(/^cluster\.site: /),
+      ]),
+    );
+  });
+
+  it("names the duplicate when two sources would share offsets and metrics", () => {
+    expect(() =>
+      parseAgentConfig(
+        `${minimal}
+ingest:
+  sources:
+    - { type: eve-socket, path: /a.sock }
+    - { type: eve-socket, path: /b.sock }
+`,
+        "agent.yaml",
+      ),
+    ).toThrow(/ingest\.sources\[1\]\.name: "eve-socket" is already the name of sources\[0\]/);
   });
 
   it("reads JSON too, with durations as operators write them", () => {

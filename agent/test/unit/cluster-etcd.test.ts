@@ -94,7 +94,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_00
 }
 
 function sourceBlock(address: string, ttlMs = 600_000, reason = "suricata risk 90: ET SCAN"): BlockDecision {
-  return { kind: "block", target: { scope: "source", address }, ttlMs, reason };
+  return { kind: "block", target: { scope: "source", address }, ttlMs, reason, cause: "risk" };
 }
 
 let etcd: LocalEtcd;
@@ -161,7 +161,13 @@ test("a block published by one node is delivered to the other, and comes back to
     flow: { srcIp: "2001:DB8:0:0::7", dstIp: "192.0.2.10", srcPort: 40000, dstPort: 443, protocol: "tcp" },
   };
   await expect(
-    a.publishBlock({ kind: "block", target, ttlMs: 60_000, reason: "app control deny" }),
+    a.publishBlock({
+      kind: "block",
+      target,
+      ttlMs: 60_000,
+      reason: "app control deny",
+      cause: "application-control",
+    }),
   ).resolves.toBe("published");
   await waitFor("b to get the block", () => seenB.blocks.size === 1);
   await waitFor("a to get its own block back", () => seenA.blocks.size === 1);

@@ -15,7 +15,13 @@ test("keys name the site and the target, with addresses in one canonical form", 
   expect(keys.prefix).toBe("/fos1/cl-site/");
   const { key: v6 } = blockRecordOf(
     keys,
-    { kind: "block", target: { scope: "destination", address: "2001:DB8:0::0:1" }, ttlMs: 1000, reason: "r" },
+    {
+      kind: "block",
+      target: { scope: "destination", address: "2001:DB8:0::0:1" },
+      ttlMs: 1000,
+      reason: "r",
+      cause: "risk",
+    },
     "cl-a",
     NOW,
   );
@@ -36,6 +42,7 @@ test("keys name the site and the target, with addresses in one canonical form", 
       },
       ttlMs: 1000,
       reason: "r",
+      cause: "risk",
     },
     "cl-a",
     NOW,

@@ -24,6 +24,7 @@ const block: Decision = {
   target: { scope: "source", address: "0.0.0.0" },
   ttlMs: 60_000,
   reason: "risk 60 over threshold",
+  cause: "risk",
 };
 
 describe("alertLineWriter", () => {

@@ -1,0 +1,27 @@
+import type { NodeProgram } from "../../../sdk/compile/node-program";
+import { nodePolicyFrom, type NodePolicy } from "../../../sdk/decide";
+
+/** What the view reads from the engine: the programs and a counter that moves when they change. */
+export interface ProgramSource {
+  readonly revision: number;
+  currentPrograms(): readonly NodeProgram[];
+}
+
+/**
+ * The node's policy as runtime decisions need it, rebuilt only when the
+ * programs change: events arrive thousands per second, PUTs rarely.
+ */
+export class PolicyView {
+  private revision = -1;
+  private policy: NodePolicy = nodePolicyFrom([]);
+
+  constructor(private readonly source: ProgramSource) {}
+
+  current(): NodePolicy {
+    if (this.revision !== this.source.revision) {
+      this.revision = this.source.revision;
+      this.policy = nodePolicyFrom(this.source.currentPrograms());
+    }
+    return this.policy;
+  }
+}
