@@ -2,7 +2,15 @@ import type * as k8s from "@pulumi/kubernetes";
 import type { DpiSensorSpec, Engine } from "../../sdk/schema/dpi-sensor";
 import { selectorLabels, standardLabels } from "../base/labels";
 import type { Placement } from "./manifest-types";
-import { configHash, EVENTS_DIR, renderSensorConfig, type ConfigFiles } from "./sensor-config";
+import {
+  configHash,
+  EVENTS_DIR,
+  NDPI_EVENTS_FILE,
+  renderSensorConfig,
+  SENSOR_CONFIG_DIR,
+  SURICATA_RULES_DIR,
+  type ConfigFiles,
+} from "./sensor-config";
 import { sensorResources } from "./sizing";
 
 /** Capture on the mirror interface (af-packet, pcap) needs these two; nothing else is added. */
@@ -18,23 +26,86 @@ export interface SensorOptions extends Placement {
   readonly serviceAccountName: string;
 }
 
-/** How each engine is started, with its ConfigMap mounted at `/etc/fos1-sensor`. */
-const COMMANDS: Record<Engine, (spec: DpiSensorSpec) => string[]> = {
-  suricata: (spec) => [
-    "suricata",
-    "-c",
-    "/etc/fos1-sensor/suricata.yaml",
-    `--af-packet=${spec.mirrorInterface}`,
-  ],
-  zeek: (spec) => ["zeek", "-C", "-i", `af_packet::${spec.mirrorInterface}`, "/etc/fos1-sensor/local.zeek"],
-  nprobe: () => ["nprobe", "/etc/fos1-sensor/nprobe.conf"],
-  ndpi: () => [
-    "/bin/sh",
-    "-c",
-    // stdout for log pipelines, and a copy in the events directory for the agent.
-    `. /etc/fos1-sensor/sensor.env && exec fos1-ndpi-sensor -i "$FOS1_MIRROR_INTERFACE" \${FOS1_BPF_FILTER:+--bpf-filter "$FOS1_BPF_FILTER"} | tee -a ${EVENTS_DIR}/ndpi.jsonl`,
-  ],
+/** User of the Suricata image that fetches rules: downloading needs no privilege, so it gets none. */
+export const SURICATA_RULES_UID = 10001;
+/** The operator's Secret holding nProbe's licence (`nprobe.license`); nProbe does not start without it. */
+export const nprobeLicenseSecretName = (instance: string) => `${instance}-nprobe-license`;
+export const NPROBE_LICENSE_KEY = "nprobe.license";
+/** Where the licence Secret is mounted; the image links `/etc/nprobe.license` here. */
+export const NPROBE_LICENSE_DIR = "/etc/fos1/nprobe-license";
+
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
+
+const mirrorEnv = (spec: DpiSensorSpec) => [{ name: "FOS1_MIRROR_INTERFACE", value: spec.mirrorInterface }];
+
+/**
+ * How each engine starts: the images' entrypoints take the mirror interface
+ * from the environment and their configuration from the ConfigMap mounted at
+ * SENSOR_CONFIG_DIR; the nDPI image's entrypoint is the sensor itself.
+ */
+const START: Record<Engine, (spec: DpiSensorSpec) => Pick<Container, "command" | "args" | "env">> = {
+  suricata: (spec) => ({ args: ["run"], env: mirrorEnv(spec) }),
+  zeek: (spec) => ({ env: mirrorEnv(spec) }),
+  nprobe: (spec) => ({ env: mirrorEnv(spec) }),
+  ndpi: () => ({
+    command: [
+      "/bin/sh",
+      "-c",
+      // stdout for log pipelines, and a copy in the events directory for the agent.
+      `. ${SENSOR_CONFIG_DIR}/sensor.env && exec fos1-ndpi-sensor -i "$FOS1_MIRROR_INTERFACE" \${FOS1_BPF_FILTER:+--bpf-filter "$FOS1_BPF_FILTER"} | tee -a ${NDPI_EVENTS_FILE}`,
+    ],
+  }),
 };
+
+/** Volumes an engine needs beyond its config, events directory and scratch space. */
+function engineVolumes(o: SensorOptions): { mounts: VolumeMount[]; volumes: Volume[] } {
+  if (o.engine === "suricata") {
+    return {
+      mounts: [{ name: "rules", mountPath: SURICATA_RULES_DIR, readOnly: true }],
+      volumes: [{ name: "rules", emptyDir: {} }],
+    };
+  }
+  if (o.engine === "nprobe") {
+    return {
+      mounts: [{ name: "license", mountPath: NPROBE_LICENSE_DIR, readOnly: true }],
+      // Optional, so a missing licence is the entrypoint's clear refusal in the pod log rather than a pod stuck creating.
+      volumes: [
+        { name: "license", secret: { secretName: nprobeLicenseSecretName(o.instance), optional: true } },
+      ],
+    };
+  }
+  return { mounts: [], volumes: [] };
+}
+
+/**
+ * Suricata's rules, fetched before it starts by the image's `fetch-rules`
+ * step: pinned archives only (sha256 checked), merged by suricata-update.
+ * It alone needs the network beyond the node, and runs unprivileged.
+ */
+function fetchRulesContainer(o: SensorOptions): Container {
+  return {
+    name: "fetch-rules",
+    image: o.image,
+    args: ["fetch-rules"],
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+    securityContext: {
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: SURICATA_RULES_UID,
+      runAsGroup: SURICATA_RULES_UID,
+      capabilities: { drop: ["ALL"] },
+    },
+    volumeMounts: [
+      { name: "config", mountPath: SENSOR_CONFIG_DIR, readOnly: true },
+      { name: "rules", mountPath: SURICATA_RULES_DIR },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+  };
+}
 
 export function sensorConfigFiles(o: Pick<SensorOptions, "engine" | "spec">): ConfigFiles {
   return renderSensorConfig(o.engine, o.spec);
@@ -61,13 +132,7 @@ export function sensorDaemonSet(o: SensorOptions): k8s.types.input.apps.v1.Daemo
   const component = sensorComponent(o.engine);
   const configMap = sensorConfigMapName(o);
   const resources = sensorResources(o.spec.expectedThroughput);
-  const security = {
-    privileged: false,
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { add: [...SENSOR_CAPABILITIES], drop: ["ALL"] },
-  };
-  const rules = o.engine === "suricata";
+  const extra = engineVolumes(o);
   return {
     metadata: {
       name: `${o.instance}-${o.engine}`,
@@ -102,37 +167,26 @@ export function sensorDaemonSet(o: SensorOptions): k8s.types.input.apps.v1.Daemo
               },
             },
           },
-          initContainers: rules
-            ? [
-                {
-                  name: "fetch-rules",
-                  image: o.image,
-                  command: ["/bin/sh", "/etc/fos1-sensor/fetch-rules.sh"],
-                  resources: {
-                    requests: { cpu: "100m", memory: "128Mi" },
-                    limits: { cpu: "1", memory: "512Mi" },
-                  },
-                  securityContext: { ...security, capabilities: { drop: ["ALL"] } },
-                  volumeMounts: [
-                    { name: "config", mountPath: "/etc/fos1-sensor", readOnly: true },
-                    { name: "rules", mountPath: "/var/lib/suricata/rules" },
-                    { name: "tmp", mountPath: "/tmp" },
-                  ],
-                },
-              ]
-            : [],
+          initContainers: o.engine === "suricata" ? [fetchRulesContainer(o)] : [],
           containers: [
             {
               name: o.engine,
               image: o.image,
-              command: COMMANDS[o.engine](o.spec),
+              ...START[o.engine](o.spec),
               resources: { requests: { ...resources.requests }, limits: { ...resources.limits } },
-              securityContext: security,
+              // Root in the container, because capture capabilities reach only uid 0 under
+              // allowPrivilegeEscalation: false; these two are all it keeps.
+              securityContext: {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { add: [...SENSOR_CAPABILITIES], drop: ["ALL"] },
+              },
               volumeMounts: [
-                { name: "config", mountPath: "/etc/fos1-sensor", readOnly: true },
+                { name: "config", mountPath: SENSOR_CONFIG_DIR, readOnly: true },
                 { name: "events", mountPath: EVENTS_DIR },
                 { name: "tmp", mountPath: "/tmp" },
-                ...(rules ? [{ name: "rules", mountPath: "/var/lib/suricata/rules", readOnly: true }] : []),
+                ...extra.mounts,
               ],
             },
           ],
@@ -140,7 +194,7 @@ export function sensorDaemonSet(o: SensorOptions): k8s.types.input.apps.v1.Daemo
             { name: "config", configMap: { name: configMap } },
             { name: "events", hostPath: { path: EVENTS_DIR, type: "DirectoryOrCreate" } },
             { name: "tmp", emptyDir: {} },
-            ...(rules ? [{ name: "rules", emptyDir: {} }] : []),
+            ...extra.volumes,
           ],
         },
       },

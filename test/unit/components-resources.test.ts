@@ -342,8 +342,8 @@ describe("DpiSensor", () => {
     expect(configName("a", "ndpi").slice(2)).toBe(configName("b", "ndpi").slice(2));
     const pod = one("kubernetes:apps/v1:DaemonSet", "b-suricata").spec.template;
     expect(pod.spec.volumes[0].configMap.name).toBe(configName("b", "suricata"));
-    expect(one("kubernetes:core/v1:ConfigMap", "b-suricata-config").data["fetch-rules.sh"]).toContain(
-      `${"0".repeat(64)}  /tmp/et-open.tar.gz`,
+    expect(one("kubernetes:core/v1:ConfigMap", "b-suricata-config").data["rule-sources.list"]).toContain(
+      `et-open ${"0".repeat(64)} https://`,
     );
   });
 
