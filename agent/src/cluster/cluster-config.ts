@@ -3,8 +3,19 @@ import { name } from "../../../sdk/schema/quantities";
 
 /** How a node reaches the site's etcd and how it behaves when it cannot. */
 export const clusterConfig = z.strictObject({
-  /** etcd client URLs (`http://10.0.0.5:2379`); calls spread over them, failing over when one is down. */
-  endpoints: z.array(z.url({ protocol: /^https?$/ })).min(1, "at least one etcd endpoint is required"),
+  /**
+   * etcd client URLs (`http://10.0.0.5:2379`), or a unix socket etcd serves
+   * (`unix:///run/etcd/localhost:2379`); calls spread over them, failing over
+   * when one is down.
+   */
+  endpoints: z
+    .array(
+      z.union([
+        z.url({ protocol: /^https?$/ }),
+        z.string().regex(/^unix:\/\/\/\S+$/, "must be an http(s) URL or unix:///absolute/path"),
+      ]),
+    )
+    .min(1, "at least one etcd endpoint is required"),
   /** The site whose keys this node shares (`/fos1/<site>/...`). */
   site: name,
   /** This node, written into what it publishes as the origin. */

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 /**
  * A single-member etcd on loopback, for the local lab, tests and benchmarks:
@@ -18,12 +18,20 @@ export interface LocalEtcdOptions {
   readonly dataDir?: string;
   /** How long to wait for the server to answer its health endpoint. @default 15000 */
   readonly startTimeoutMs?: number;
+  /**
+   * Also serve clients on a unix socket in this directory (`socketEndpoint`),
+   * so agents in network namespaces with no link to this one reach it
+   * through the file system.
+   */
+  readonly socketDir?: string;
 }
 
 export class LocalEtcd {
   readonly dataDir: string;
   /** `http://127.0.0.1:<port>`: what the etcd3 client's `hosts` takes. */
   readonly endpoint: string;
+  /** `unix:///dir/localhost:<port>` when `socketDir` was given. */
+  readonly socketEndpoint: string | undefined;
   private readonly ownsDataDir: boolean;
   private process: ChildProcess | undefined;
   private output = "";
@@ -34,10 +42,13 @@ export class LocalEtcd {
     private readonly peerPort: number,
     dataDir: string | undefined,
     private readonly startTimeoutMs: number,
+    private readonly socketDir: string | undefined,
   ) {
     this.ownsDataDir = dataDir === undefined;
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), "fos1-etcd-"));
     this.endpoint = `http://127.0.0.1:${clientPort}`;
+    // etcd takes unix://host:port and makes a socket file of that name in its working directory.
+    this.socketEndpoint = socketDir && `unix://${resolve(socketDir)}/localhost:${clientPort}`;
   }
 
   /** Picks free loopback ports and starts the server. */
@@ -51,6 +62,7 @@ export class LocalEtcd {
       peerPort,
       options.dataDir,
       options.startTimeoutMs ?? 15_000,
+      options.socketDir,
     );
     await etcd.start();
     return etcd;
@@ -65,6 +77,9 @@ export class LocalEtcd {
     if (this.process) return;
     const peer = `http://127.0.0.1:${this.peerPort}`;
     this.output = "";
+    // A socket file left by a killed server would make the bind fail.
+    if (this.socketDir)
+      rmSync(join(this.socketDir, `localhost:${new URL(this.endpoint).port}`), { force: true });
     // setpriv: the server dies with this process, so a crashed test run leaves no etcd behind.
     const child = spawn(
       "setpriv",
@@ -74,14 +89,14 @@ export class LocalEtcd {
         this.binary,
         "--name=local",
         `--data-dir=${this.dataDir}`,
-        `--listen-client-urls=${this.endpoint}`,
+        `--listen-client-urls=${this.endpoint}${this.socketEndpoint ? `,unix://localhost:${new URL(this.endpoint).port}` : ""}`,
         `--advertise-client-urls=${this.endpoint}`,
         `--listen-peer-urls=${peer}`,
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=local=${peer}`,
         "--log-level=warn",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], ...(this.socketDir ? { cwd: this.socketDir } : {}) },
     );
     // Kept for the error message: etcd says why it did not start only there.
     const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));

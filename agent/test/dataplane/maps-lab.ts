@@ -74,7 +74,11 @@ export class MapsLab {
   /** Everything the agent printed. */
   output = "";
 
-  constructor(tag: string) {
+  /** `node` names the router in the site and the agent: routers sharing one etcd need distinct names. */
+  constructor(
+    tag: string,
+    readonly node = "router",
+  ) {
     const p = `am${tag}`;
     this.ns = { client: `${p}c`, router: `${p}r`, isp1: `${p}i1`, isp2: `${p}i2` };
   }
@@ -100,7 +104,7 @@ spec:
   segments:
     - { name: guest, prefixes: [10.10.200.0/24] }
   nodes:
-    - { name: router, agent: { url: "https://10.10.1.1:9443" } }
+    - { name: ${this.node}, agent: { url: "https://10.10.1.1:9443" } }
 `;
     return valid(yaml, "am-lab.yaml")[0] as Site;
   }
@@ -112,7 +116,8 @@ spec:
     return programs;
   }
 
-  async setup(): Promise<void> {
+  /** Builds the site and writes the agent's config; `agent` adds or replaces top-level config keys (ingest, cluster). */
+  async setup(agent: Record<string, unknown> = {}): Promise<void> {
     await this.teardownKernel();
     const { client, router, isp1, isp2 } = this.ns;
     for (const ns of [client, router, isp1, isp2]) await run("ip", ["netns", "add", ns]);
@@ -154,7 +159,7 @@ spec:
     writeFileSync(
       join(this.dir, "agent.json"),
       JSON.stringify({
-        node: "router",
+        node: this.node,
         listen: { socket: this.socket },
         tls: { certFile: this.tls.certFile, keyFile: this.tls.keyFile },
         tokenFile: join(this.dir, "token"),
@@ -162,6 +167,7 @@ spec:
         reconcileInterval: "300ms",
         bpf: { pinRoot: this.pinRoot, objectsDir: OBJECTS_DIR, enabled: true, offloadLease: "3s" },
         interfaces: { uplinks: { isp1: this.dev.wan1, isp2: this.dev.wan2 }, lan: [this.dev.lan] },
+        ...agent,
       }),
     );
     ({ server: this.relay, port: this.relayPort } = await startSocketRelay(this.socket, this.relayed));
