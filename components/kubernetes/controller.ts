@@ -1,4 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../../sdk/compile/canonical";
 import type { Site } from "../../sdk/schema/site";
 import { selectorLabels, standardLabels } from "../base/labels";
@@ -11,7 +12,17 @@ export const CONTROLLER_COMPONENT = "fos1-controller";
 export interface ControllerOptions extends Placement {
   readonly image: string;
   readonly site: Site;
+  /**
+   * Secret of the agents' TLS pair; the controller mounts only its `ca.crt`.
+   * @default `${instance}-agent-tls`, the DpiSensor's default
+   */
+  readonly tlsSecretName?: pulumi.Input<string>;
 }
+
+/** The controller process in the agent image (agent/src/controller/bin.ts, built into the agent package). */
+export const CONTROLLER_ENTRYPOINT = "/usr/lib/fos1-dpi/agent/dist/agent/src/controller/bin.js";
+const SITE_DIR = "/etc/fos1/site";
+const AGENT_CA_DIR = "/etc/fos1/agent-ca";
 
 export const controllerNames = (instance: string) => ({
   serviceAccount: `${instance}-controller`,
@@ -33,7 +44,11 @@ export function controllerServiceAccount(o: Placement): k8s.types.input.core.v1.
   };
 }
 
-/** Reads policies, writes only their status; Events for what it did. Nothing else in the cluster. */
+/**
+ * Reads the policies and writes their status. `patch` on the policies
+ * themselves is for the controller's finalizer only: it keeps a deleted
+ * policy until its programs are removed from every agent.
+ */
 export function controllerClusterRole(o: Placement): k8s.types.input.rbac.v1.ClusterRole {
   return {
     metadata: {
@@ -41,13 +56,8 @@ export function controllerClusterRole(o: Placement): k8s.types.input.rbac.v1.Clu
       labels: standardLabels(CONTROLLER_COMPONENT, o.instance),
     },
     rules: [
-      { apiGroups: [API_GROUP], resources: plurals, verbs: ["get", "list", "watch"] },
-      {
-        apiGroups: [API_GROUP],
-        resources: plurals.map((p) => `${p}/status`),
-        verbs: ["get", "update", "patch"],
-      },
-      { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+      { apiGroups: [API_GROUP], resources: plurals, verbs: ["get", "list", "watch", "patch"] },
+      { apiGroups: [API_GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ["patch"] },
     ],
   };
 }
@@ -61,7 +71,7 @@ export function controllerClusterRoleBinding(o: Placement): k8s.types.input.rbac
   };
 }
 
-/** Leader election, so a second replica during a rollout never programs the agents twice. */
+/** Leader election (its own Lease, created on first start), so two replicas never program the agents at once. */
 export function controllerLeaseRole(o: Placement): k8s.types.input.rbac.v1.Role {
   return {
     metadata: {
@@ -70,7 +80,13 @@ export function controllerLeaseRole(o: Placement): k8s.types.input.rbac.v1.Role 
       labels: standardLabels(CONTROLLER_COMPONENT, o.instance),
     },
     rules: [
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: [controllerNames(o.instance).deployment],
+        verbs: ["get", "update"],
+      },
     ],
   };
 }
@@ -105,7 +121,9 @@ export function siteConfigMap(o: ControllerOptions): k8s.types.input.core.v1.Con
  * (kubectl, Argo) into agent programs with the same compile and client code,
  * and writes per-node status back. Resources labelled
  * `app.kubernetes.io/managed-by: pulumi` are programmed by the stack's
- * NodeProgram resources; for those it only reports status.
+ * NodeProgram resources; for those it only reports status. It reaches each
+ * agent at the site's `spec.nodes[].agent.url` (the node address the agents
+ * listen on with host networking), with the agent token and the agents' CA.
  */
 export function controllerDeployment(o: ControllerOptions): k8s.types.input.apps.v1.Deployment {
   const names = controllerNames(o.instance);
@@ -132,12 +150,11 @@ export function controllerDeployment(o: ControllerOptions): k8s.types.input.apps
             {
               name: "controller",
               image: o.image,
+              command: ["node", CONTROLLER_ENTRYPOINT],
               args: [
-                "controller",
-                "--site",
-                "/etc/fos1/site/site.json",
-                "--lease-namespace",
-                "$(POD_NAMESPACE)",
+                ...["--site", `${SITE_DIR}/site.json`],
+                ...["--lease-namespace", "$(POD_NAMESPACE)", "--lease-name", names.deployment],
+                ...["--agent-ca", `${AGENT_CA_DIR}/ca.crt`],
               ],
               env: [
                 { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -155,10 +172,22 @@ export function controllerDeployment(o: ControllerOptions): k8s.types.input.apps
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ["ALL"] },
               },
-              volumeMounts: [{ name: "site", mountPath: "/etc/fos1/site", readOnly: true }],
+              volumeMounts: [
+                { name: "site", mountPath: SITE_DIR, readOnly: true },
+                { name: "agent-ca", mountPath: AGENT_CA_DIR, readOnly: true },
+              ],
             },
           ],
-          volumes: [{ name: "site", configMap: { name: names.siteConfigMap } }],
+          volumes: [
+            { name: "site", configMap: { name: names.siteConfigMap } },
+            {
+              name: "agent-ca",
+              secret: {
+                secretName: o.tlsSecretName ?? `${o.instance}-agent-tls`,
+                items: [{ key: "ca.crt", path: "ca.crt" }],
+              },
+            },
+          ],
         },
       },
     },
