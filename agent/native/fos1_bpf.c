@@ -4,7 +4,9 @@
  * libbpf. One process-wide module with synchronous calls: pinned map access
  * in batches (one syscall per batch instead of one bpftool process per
  * entry), read-modify-write of flow entries, loading the data-plane objects
- * and attaching their programs with tc clsact.
+ * and attaching their programs with tc clsact, and test runs of the pinned
+ * programs (what the data plane would do with a packet, for benchmarks and
+ * self-checks).
  *
  * Every call throws a JS Error whose `code` is the errno name and whose
  * message names the operation, so the TypeScript side reports the map and
@@ -718,6 +720,42 @@ static napi_value tc_attach(napi_env env, napi_callback_info info)
 	return u32_value(env, opts.prog_id);
 }
 
+/*
+ * progTestRun(fd, packet) -> { retval, packet }: one BPF_PROG_TEST_RUN of a
+ * pinned program on a copy of `packet`, against the live maps; `packet` in
+ * the result is the program's output (a rewritten DSCP shows there).
+ */
+static napi_value prog_test_run(napi_env env, napi_callback_info info)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	unsigned char out_buf[2048];
+	size_t argc = 2, len;
+	napi_value argv[2], out;
+	void *data;
+	__u32 fd;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 2 || arg_u32(env, argv[0], &fd) || arg_buffer(env, argv[1], &data, &len))
+		return NULL;
+	if (len > sizeof(out_buf)) {
+		napi_throw_range_error(env, NULL, "packet larger than 2048 bytes");
+		return NULL;
+	}
+	opts.data_in = data;
+	opts.data_size_in = (__u32)len;
+	opts.data_out = out_buf;
+	opts.data_size_out = sizeof(out_buf);
+	opts.repeat = 1;
+	if (bpf_prog_test_run_opts((int)fd, &opts)) {
+		throw_errno(env, "program test run", errno);
+		return NULL;
+	}
+	napi_create_object(env, &out);
+	set_u32(env, out, "retval", opts.retval);
+	napi_set_named_property(env, out, "packet", copy_buffer(env, out_buf, opts.data_size_out));
+	return out;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	const napi_property_descriptor fns[] = {
@@ -734,6 +772,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "loadObject", NULL, load_object, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tcQuery", NULL, tc_query, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tcAttach", NULL, tc_attach, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "progTestRun", NULL, prog_test_run, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	libbpf_set_print(print_warnings);

@@ -51,6 +51,8 @@ export interface NativeBpf {
   tcQuery(ifindex: number, egress: 0 | 1): number;
   /** Attaches (or atomically replaces) fos1's tc filter; creates clsact when missing. Returns the program id. */
   tcAttach(ifindex: number, egress: 0 | 1, progFd: number): number;
+  /** BPF_PROG_TEST_RUN of a program on one packet (at most 2048 bytes) against the live maps. */
+  progTestRun(progFd: number, packet: Buffer): { readonly retval: number; readonly packet: Buffer };
 }
 
 const ADDON = join("native", "build", "Release", "fos1_bpf.node");

@@ -1,10 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { LocalEtcd } from "@fos1/dpi/agent/src/cluster";
+import { eveAlert, eveWriter } from "./eve-records";
 import { CLIENT, MapsLab, SERVER } from "./maps-lab";
-
-const TESTDATA = join(__dirname, "..", "..", "..", "..", "shared", "testdata", "suricata");
 
 const FIREWALL_YAML = `apiVersion: networking.fos1.io/v1
 kind: FirewallPolicy
@@ -12,26 +9,6 @@ metadata: { name: rv-firewall }
 spec:
   blocks: { riskThreshold: 80, scope: source, ttl: 3s }
 `;
-
-/** A real EVE alert of the given Suricata severity from the testdata, moved onto the test site's flow. */
-function eveAlert(severity: number, src: string, dst: string): string {
-  const line = readdirSync(TESTDATA)
-    .filter((f) => f.startsWith("fhassanabad-"))
-    .flatMap((f) => readFileSync(join(TESTDATA, f), "utf8").split("\n"))
-    .find((l) => l.includes('"event_type":"alert"') && l.includes(`"severity":${severity}`));
-  if (!line) throw new Error(`no severity ${severity} alert in the testdata`);
-  const record = JSON.parse(line) as Record<string, unknown>;
-  return `${JSON.stringify({ ...record, timestamp: new Date().toISOString(), src_ip: src, dest_ip: dst })}\n`;
-}
-
-async function eveWriter(path: string): Promise<Socket> {
-  const socket = connect(path);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  return socket;
-}
 
 /** One echo request with a fixed identifier, so every call is the same ICMP flow in the flow table. */
 async function pingOnce(lab: MapsLab, ident = 4242): Promise<boolean> {
