@@ -207,7 +207,6 @@ function zeekConfig(spec: DpiSensorSpec): ConfigFiles {
     "@load policy/protocols/http/software",
     "@load policy/protocols/dns/detect-external-names",
     "@load policy/frameworks/software/vulnerable",
-    "@load policy/misc/detect-traceroute",
     "@load policy/misc/capture-loss",
     "",
     "# One JSON object per line, in the directory the agent follows.",
