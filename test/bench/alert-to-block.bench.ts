@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       if (dscpOf(bpf.progTestRun(aEgress, packet).packet) === CS1)
         throw new Error("classified before its record");
       const t0 = performance.now();
-      await send(eveFlow("ftp", flow.src, flow.sport, flow.dst, flow.dport));
+      await send(eveFlow("ftp", { ...flow, proto: "TCP" }));
       marks.push(
         spinUntil("CS1 on egress", () => dscpOf(bpf.progTestRun(aEgress, packet).packet) === CS1) - t0,
       );

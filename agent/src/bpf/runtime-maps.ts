@@ -256,12 +256,17 @@ export class RuntimeMaps {
     return { entries, total: dump.count };
   }
 
-  /** Packets seen so far (both directions) per flow, undefined where the flow is not in the table. */
-  flowPackets(keys: readonly FlowKey[]): (bigint | undefined)[] {
+  /** Packets seen so far (both directions) and flags per flow, undefined where the flow is not in the table. */
+  flowFacts(keys: readonly FlowKey[]): ({ packets: bigint; flags: number } | undefined)[] {
     const packets = at("flow", "packets");
     return keys.map((k) => {
       const value = this.flows.lookup(flowKeys([k]));
-      return value && value.readBigUInt64LE(packets) + value.readBigUInt64LE(packets + 8);
+      return (
+        value && {
+          packets: value.readBigUInt64LE(packets) + value.readBigUInt64LE(packets + 8),
+          flags: value.readUInt32LE(FLOW.flags),
+        }
+      );
     });
   }
 

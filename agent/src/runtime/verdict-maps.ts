@@ -11,7 +11,7 @@ export type VerdictMaps = Pick<
   | "classifyFlows"
   | "offloadFlows"
   | "returnToInspect"
-  | "flowPackets"
+  | "flowFacts"
   | "flowEntries"
   | "flowsByState"
   | "learnDestinations"

@@ -1,4 +1,5 @@
 import type { FlowKey } from "../../../sdk/abi/codec";
+import { FLOW_F_ANOMALY } from "../../../sdk/abi/constants";
 import { decide, flowKeyOfRef, type Decision, type NodePolicy } from "../../../sdk/decide";
 import type { DpiEvent } from "../../../sdk/events";
 import { monotonicNs, type Block, type BlockScope, type BlockTarget } from "../bpf/runtime-maps";
@@ -177,11 +178,16 @@ export class VerdictPipeline {
       this.settle(classify, found, now, "classify");
     }
     if (offload.length > 0) {
-      const packets = maps.flowPackets(offload.map((i) => i.key));
+      const facts = maps.flowFacts(offload.map((i) => i.key));
       const ready = offload.filter((item, i) => {
         const d = item.decision as Extract<FlowDecision, { kind: "offload" }>;
-        const seen = packets[i];
-        if (seen !== undefined && seen >= BigInt(d.notBeforePackets)) return true;
+        const flow = facts[i];
+        // An anomaly keeps a flow on the slow path for the rest of its life, whatever is said later.
+        if (flow && (flow.flags & FLOW_F_ANOMALY) !== 0) {
+          this.count("offload-refused", 1);
+          return false;
+        }
+        if (flow && flow.packets >= BigInt(d.notBeforePackets)) return true;
         this.wait(item, now);
         return false;
       });

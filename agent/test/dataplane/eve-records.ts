@@ -30,21 +30,43 @@ export function eveAlert(severity: number, src: string, dst: string): string {
   return `${JSON.stringify({ ...record, timestamp: new Date().toISOString(), src_ip: src, dest_ip: dst })}\n`;
 }
 
-/** A real EVE flow record from the testdata, moved onto a TCP flow, naming `appProto` as Suricata's app-layer. */
-export function eveFlow(appProto: string, src: string, sport: number, dst: string, dport: number): string {
+export interface EveFlowRef {
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+  /** @default "TCP" */
+  readonly proto?: "TCP" | "UDP";
+}
+
+function moved(record: Record<string, unknown>, flow: EveFlowRef): Record<string, unknown> {
+  return {
+    ...record,
+    timestamp: new Date().toISOString(),
+    src_ip: flow.src,
+    src_port: flow.sport,
+    dest_ip: flow.dst,
+    dest_port: flow.dport,
+    proto: flow.proto ?? "TCP",
+  };
+}
+
+/** A real EVE flow record from the testdata, moved onto another flow, naming `appProto` as Suricata's app-layer. */
+export function eveFlow(appProto: string, flow: EveFlowRef): string {
   const record = first(
     (l) => l.includes('"event_type":"flow"') && l.includes('"proto":"TCP"'),
     "TCP flow record",
   );
-  return `${JSON.stringify({
-    ...record,
-    timestamp: new Date().toISOString(),
-    src_ip: src,
-    src_port: sport,
-    dest_ip: dst,
-    dest_port: dport,
-    app_proto: appProto,
-  })}\n`;
+  return `${JSON.stringify({ ...moved(record, flow), app_proto: appProto })}\n`;
+}
+
+/** A real app-layer EVE anomaly from the testdata, moved onto another flow. */
+export function eveAnomaly(flow: EveFlowRef): string {
+  const record = first(
+    (l) => l.includes('"event_type":"anomaly"') && l.includes('"type":"applayer"'),
+    "app-layer anomaly",
+  );
+  return `${JSON.stringify(moved(record, flow))}\n`;
 }
 
 /** Connects to an agent's EVE socket as Suricata's `unix_stream` output does. */

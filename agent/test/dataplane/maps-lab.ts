@@ -58,6 +58,9 @@ export class MapsLab {
     wan2: "amwan2",
     up1: "amup1",
     up2: "amup2",
+    /** The mirror veth pair inside the router, when asked for: the programs clone to mirror, sensors listen on sensor. */
+    mirror: "ammir0",
+    sensor: "ammir1",
   };
   readonly token = "am-lab-token-" + Math.random().toString(36).slice(2) + "-0123456789";
   readonly dir = mkdtempSync(join(tmpdir(), "am-lab-"));
@@ -116,8 +119,14 @@ spec:
     return programs;
   }
 
-  /** Builds the site and writes the agent's config; `agent` adds or replaces top-level config keys (ingest, cluster). */
-  async setup(agent: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * Builds the site and writes the agent's config; `agent` adds or replaces
+   * top-level config keys (ingest, cluster); `mirror` adds the mirror pair.
+   */
+  async setup(
+    agent: Record<string, unknown> = {},
+    options: { readonly mirror?: boolean } = {},
+  ): Promise<void> {
     await this.teardownKernel();
     const { client, router, isp1, isp2 } = this.ns;
     for (const ns of [client, router, isp1, isp2]) await run("ip", ["netns", "add", ns]);
@@ -126,6 +135,14 @@ spec:
     await veth(router, this.dev.lan, client, this.dev.client);
     await veth(router, this.dev.wan1, isp1, this.dev.up1);
     await veth(router, this.dev.wan2, isp2, this.dev.up2);
+    if (options.mirror) {
+      await veth(router, this.dev.mirror, router, this.dev.sensor);
+      for (const dev of [this.dev.mirror, this.dev.sensor]) {
+        // No addresses, no IPv6 chatter: only what the programs clone shows up on the pair.
+        await this.exec(router, "sysctl", ["-q", "-w", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+        await this.exec(router, "ip", ["link", "set", dev, "up"]);
+      }
+    }
     const addrs: [string, string, string][] = [
       [client, this.dev.client, `${CLIENT}/24`],
       [router, this.dev.lan, "10.10.1.1/24"],
@@ -166,7 +183,11 @@ spec:
         stateDir: join(this.dir, "state"),
         reconcileInterval: "300ms",
         bpf: { pinRoot: this.pinRoot, objectsDir: OBJECTS_DIR, enabled: true, offloadLease: "3s" },
-        interfaces: { uplinks: { isp1: this.dev.wan1, isp2: this.dev.wan2 }, lan: [this.dev.lan] },
+        interfaces: {
+          uplinks: { isp1: this.dev.wan1, isp2: this.dev.wan2 },
+          lan: [this.dev.lan],
+          ...(options.mirror ? { mirror: this.dev.mirror } : {}),
+        },
         ...agent,
       }),
     );
