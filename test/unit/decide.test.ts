@@ -77,6 +77,7 @@ describe("runtime decisions", () => {
         target: { scope: "source", address: "10.10.1.5" },
         ttlMs: 900_000,
         reason: "ndpi risk 70: ET SCAN Suspicious inbound",
+        cause: "risk",
       },
     ]);
     expect(kinds(decide(event({ kind: "alert", risk: 69, actionHint: "inspect" }), policy))).toEqual([
@@ -91,6 +92,7 @@ describe("runtime decisions", () => {
       kind: "block",
       target: { scope: "flow" },
       reason: "application control no-p2p-for-guests: bittorrent",
+      cause: "application-control",
     });
     expect(kinds(decide(event({ application: torrent }), policy))).not.toContain("block");
   });

@@ -1,5 +1,10 @@
 export { alertLineWriter, alertRecord } from "./alert-writer";
-export { EveFileSource, type EveFileSourceOptions } from "./eve-file-source";
+export {
+  EveFileSource,
+  LineFileSource,
+  NdpiFileSource,
+  type LineFileSourceOptions,
+} from "./line-file-source";
 export { eveSocketSource, type EveSocketSourceOptions } from "./eve-socket-source";
 export type { FileSourceOptions } from "./file-source-options";
 export type { EventSink, IngestSource, IngestSourceStats } from "./ingest-source";

@@ -1,5 +1,6 @@
 import { basename, dirname } from "node:path";
-import { parseSuricataEve } from "../../../sdk/events";
+import { parseNdpiRecord, parseSuricataEve, type LineParser } from "../../../sdk/events";
+import type { Engine } from "../../../sdk/schema/dpi-sensor";
 import { silentLogger } from "../log";
 import { FileFollower } from "./file-follower";
 import { FILE_SOURCE_DEFAULTS, type FileSourceOptions } from "./file-source-options";
@@ -9,17 +10,17 @@ import { OrderedDelivery } from "./ordered-delivery";
 import { SourceCounters } from "./source-counters";
 import { watchDirectory } from "./directory-watch";
 
-export interface EveFileSourceOptions extends FileSourceOptions {
-  /** Suricata's eve.json (`outputs.eve-log.filename`, `filetype: regular`). */
+export interface LineFileSourceOptions extends FileSourceOptions {
+  /** The file a sensor appends JSON lines to. */
   readonly path: string;
 }
 
 /**
- * Suricata's EVE log as a regular file, followed like `tail -F` through
- * appends, truncation and rotation by rename (logrotate + SIGHUP), resuming
- * after a restart at the byte after the last line the sink accepted.
+ * A sensor's JSON-lines file, followed like `tail -F` through appends,
+ * truncation and rotation by rename (logrotate + SIGHUP), resuming after a
+ * restart at the byte after the last line the sink accepted.
  */
-export class EveFileSource implements IngestSource {
+export class LineFileSource implements IngestSource {
   readonly name: string;
   private readonly counters: SourceCounters;
   private readonly store: OffsetStore;
@@ -28,15 +29,19 @@ export class EveFileSource implements IngestSource {
   private running: Promise<void> | undefined;
   private watch: { close(): void } | undefined;
 
-  constructor(private readonly options: EveFileSourceOptions) {
+  constructor(
+    private readonly options: LineFileSourceOptions,
+    engine: Engine,
+    parse: LineParser,
+  ) {
     const log = options.log ?? silentLogger;
     this.name = options.name;
-    this.counters = new SourceCounters(options.name, "suricata");
+    this.counters = new SourceCounters(options.name, engine);
     this.store = new OffsetStore(options.stateDir, options.name);
     this.delivery = new OrderedDelivery(options.sink, this.counters, log, options.delivery);
     this.follower = new FileFollower({
       path: options.path,
-      parse: parseSuricataEve,
+      parse,
       delivery: this.delivery,
       counters: this.counters,
       savePosition: (position) => this.store.save(options.path, position),
@@ -75,5 +80,19 @@ export class EveFileSource implements IngestSource {
 
   stats(): IngestSourceStats {
     return this.counters.snapshot();
+  }
+}
+
+/** Suricata's eve.json as a regular file (`outputs.eve-log.filename`, `filetype: regular`). */
+export class EveFileSource extends LineFileSource {
+  constructor(options: LineFileSourceOptions) {
+    super(options, "suricata", parseSuricataEve);
+  }
+}
+
+/** The fos1-ndpi-sensor's output written to a file, as its sidecar container does in a cluster. */
+export class NdpiFileSource extends LineFileSource {
+  constructor(options: LineFileSourceOptions) {
+    super(options, "ndpi", parseNdpiRecord);
   }
 }

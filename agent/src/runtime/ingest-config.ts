@@ -44,6 +44,15 @@ const nprobeTcp = z.strictObject({
   port: z.number().int().min(1).max(65535),
   maxLineBytes,
 });
+/** The fos1-ndpi-sensor's JSON lines in a file, written by the sensor's own container (its image's entrypoint). */
+const ndpiFile = z.strictObject({
+  type: z.literal("ndpi-file"),
+  name: name.optional(),
+  path,
+  /** @default true */
+  startAtEnd: z.boolean().optional(),
+  maxLineBytes,
+});
 /** The fos1-ndpi-sensor, run by the agent on the capture interface and restarted when it dies. */
 const ndpiSensor = z.strictObject({
   type: z.literal("ndpi-sensor"),
@@ -64,6 +73,7 @@ export const ingestSource = z.discriminatedUnion("type", [
   zeekDir,
   nprobeTcp,
   ndpiSensor,
+  ndpiFile,
 ]);
 export type IngestSourceConfig = z.output<typeof ingestSource>;
 

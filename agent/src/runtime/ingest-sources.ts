@@ -2,6 +2,7 @@ import { join } from "node:path";
 import {
   EveFileSource,
   eveSocketSource,
+  NdpiFileSource,
   NdpiSensorSource,
   nprobeTcpSource,
   ZeekLogDirSource,
@@ -41,6 +42,13 @@ export function createIngestSources(
         });
       case "nprobe-tcp":
         return nprobeTcpSource({ ...common, host: source.host, port: source.port });
+      case "ndpi-file":
+        return new NdpiFileSource({
+          ...common,
+          path: source.path,
+          stateDir: offsets,
+          startAtEnd: source.startAtEnd,
+        });
       case "ndpi-sensor":
         return new NdpiSensorSource({
           ...common,
