@@ -201,6 +201,7 @@ export class DpiSensor extends pulumi.ComponentResource {
       tlsSecretName,
       site,
       mirrorInterface: spec.mirrorInterface,
+      engines: spec.engines,
     };
 
     new k8s.core.v1.ServiceAccount(`${name}-agent-service-account`, agentServiceAccount(at), parent);

@@ -1,5 +1,13 @@
 import { stringify } from "yaml";
+import type { Engine } from "../../sdk/schema/dpi-sensor";
 import type { Site } from "../../sdk/schema/site";
+import {
+  NDPI_EVENTS_FILE,
+  NPROBE_EXPORT_HOST,
+  NPROBE_EXPORT_PORT,
+  SURICATA_EVE_SOCKET,
+  ZEEK_LOG_DIR,
+} from "./sensor-config";
 
 /** Where the agent pod finds what its config file names. */
 export const AGENT_PATHS = {
@@ -9,17 +17,27 @@ export const AGENT_PATHS = {
   stateDir: "/var/lib/fos1-dpi",
 } as const;
 
+/** Where the agent reads each engine's output: the paths and port the sensor configs write to. */
+const INGEST_SOURCES: Readonly<Record<Engine, Record<string, unknown>>> = {
+  suricata: { type: "eve-socket", path: SURICATA_EVE_SOCKET },
+  zeek: { type: "zeek-dir", dir: ZEEK_LOG_DIR },
+  nprobe: { type: "nprobe-tcp", host: NPROBE_EXPORT_HOST, port: NPROBE_EXPORT_PORT },
+  ndpi: { type: "ndpi-file", path: NDPI_EVENTS_FILE },
+};
+
 /**
  * One agent config file per site node (`<node>.yaml`), in the agent's own
  * config format: the node's name, its uplink and LAN interfaces (with the
  * node's overrides), and the paths where the pod mounts its TLS pair, token
- * and state. A DaemonSet has one pod template, so every pod mounts all files
- * and picks its own by node name.
+ * and state, and one ingest source per deployed sensor engine. A DaemonSet
+ * has one pod template, so every pod mounts all files and picks its own by
+ * node name.
  */
 export function renderAgentConfigs(
   site: Site,
   port: number,
   mirrorInterface: string,
+  engines: readonly Engine[],
 ): Record<string, string> {
   return Object.fromEntries(
     site.spec.nodes.map((node) => {
@@ -38,6 +56,7 @@ export function renderAgentConfigs(
           lan: [...site.spec.lan.interfaces],
           mirror: mirrorInterface,
         },
+        ingest: { sources: [...new Set(engines)].sort().map((e) => INGEST_SOURCES[e]) },
       };
       return [`${node.name}.yaml`, stringify(config)];
     }),

@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { selectorLabels, standardLabels } from "../base/labels";
 import type { Placement } from "./manifest-types";
 import { AGENT_PATHS, renderAgentConfigs } from "./agent-config";
+import type { Engine } from "../../sdk/schema/dpi-sensor";
 import type { Site } from "../../sdk/schema/site";
 
 export const AGENT_COMPONENT = "fos1-agent";
@@ -22,6 +23,8 @@ export interface AgentOptions extends Placement {
   readonly site: Site;
   /** The sensors' capture interface, which the agent mirrors inspected traffic to. */
   readonly mirrorInterface: string;
+  /** The sensor engines deployed: the agent ingests each one's output. */
+  readonly engines: readonly Engine[];
 }
 
 export const agentNames = (instance: string) => ({
@@ -65,7 +68,7 @@ export function agentConfigMap(o: AgentOptions): k8s.types.input.core.v1.ConfigM
       namespace: o.namespace,
       labels: standardLabels(AGENT_COMPONENT, o.instance),
     },
-    data: renderAgentConfigs(o.site, o.port, o.mirrorInterface),
+    data: renderAgentConfigs(o.site, o.port, o.mirrorInterface, o.engines),
   };
 }
 

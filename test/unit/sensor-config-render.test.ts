@@ -6,7 +6,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { parseAgentConfig } from "@fos1/dpi/agent/src/config";
 import { agentDaemonSet } from "@fos1/dpi/components/kubernetes/agent";
+import { renderAgentConfigs } from "@fos1/dpi/components/kubernetes/agent-config";
 import {
   EVENTS_DIR,
   NDPI_EVENTS_FILE,
@@ -261,6 +263,7 @@ describe("sensor and agent pods", () => {
       tlsSecretName: "tls",
       site: site.value,
       mirrorInterface: spec.mirrorInterface,
+      engines: spec.engines,
     }),
   );
   const sensorPod = (engine: Engine) =>
@@ -353,5 +356,34 @@ describe("sensor and agent pods", () => {
       readOnly: true,
     });
     expect(nprobeLicenseSecretName("s")).toBe("s-nprobe-license");
+  });
+});
+
+describe("the agent config the components render", () => {
+  it("is accepted by the agent and ingests exactly what each deployed sensor writes, where it writes it", () => {
+    const site = validateKind(
+      "Site",
+      Object.fromEntries(
+        parseAllDocuments(readFileSync(join(REPO, "examples/sites/branch.yaml"), "utf8"))
+          .map((d) => d.toJS())
+          .map((d) => [d.kind, d]),
+      ).Site,
+    );
+    if (!site.ok) throw new Error(JSON.stringify(site.problems));
+    const files = renderAgentConfigs(site.value, 9443, "fos1-mirror", ["zeek", "suricata", "nprobe", "ndpi"]);
+    for (const [file, text] of Object.entries(files)) {
+      const config = parseAgentConfig(text, file);
+      expect(config.ingest.sources).toEqual([
+        { type: "ndpi-file", path: NDPI_EVENTS_FILE },
+        { type: "nprobe-tcp", host: NPROBE_EXPORT_HOST, port: NPROBE_EXPORT_PORT },
+        { type: "eve-socket", path: SURICATA_EVE_SOCKET },
+        { type: "zeek-dir", dir: ZEEK_LOG_DIR },
+      ]);
+      expect(config.interfaces.mirror).toBe("fos1-mirror");
+    }
+    const suricataOnly = renderAgentConfigs(site.value, 9443, "fos1-mirror", ["suricata"]);
+    for (const [file, text] of Object.entries(suricataOnly)) {
+      expect(parseAgentConfig(text, file).ingest.sources.map((s) => s.type)).toEqual(["eve-socket"]);
+    }
   });
 });
