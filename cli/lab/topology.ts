@@ -38,7 +38,12 @@ export interface LabHost {
   readonly ns: string;
   readonly address: string;
   readonly address6: string;
+  /** Labels a DpiSensor selector matches, as a pod's labels in a cluster. */
+  readonly labels: Readonly<Record<string, string>>;
 }
+
+/** Namespace prefix of `fos1-dpi lab up` when none is given; tests use their own. */
+export const DEFAULT_LAB_PREFIX = "fos1lab";
 
 export interface LabTopology {
   readonly prefix: string;
@@ -57,10 +62,10 @@ export interface LabTopology {
 
 /** LAN hosts: a client, a guest in the site's guest segment, two workloads of which the sensor selects one. */
 const LAN_HOSTS = [
-  { name: "client", v4: [1, 10], v6: "0:1::10" },
-  { name: "wl-a", v4: [2, 10], v6: "0:2::10" },
-  { name: "wl-b", v4: [3, 10], v6: "0:3::10" },
-  { name: "guest", v4: [200, 10], v6: "0:200::10" },
+  { name: "client", v4: [1, 10], v6: "0:1::10", labels: { tier: "user" } },
+  { name: "wl-a", v4: [2, 10], v6: "0:2::10", labels: { tier: "frontend", app: "shop" } },
+  { name: "wl-b", v4: [3, 10], v6: "0:3::10", labels: { tier: "batch", app: "reports" } },
+  { name: "guest", v4: [200, 10], v6: "0:200::10", labels: { tier: "guest" } },
 ] as const;
 
 /** The router's own address on an uplink: the gateway's neighbour in its /24 (the site names only the gateway). */
@@ -104,7 +109,7 @@ export function planLab(site: Site, prefix: string, mirrorInterface: string): La
       a: { ns: hostNs, dev: "eth0", addresses: [`${address}/16`, ...(v6Base ? [`${address6}/48`] : [])] },
       b: { ns: lanNs, dev: `p-${h.name}`, addresses: [] },
     });
-    hosts.push({ name: h.name, ns: hostNs, address, address6 });
+    hosts.push({ name: h.name, ns: hostNs, address, address6, labels: h.labels });
     routes.push({ ns: hostNs, to: "default", via: `${a}.${b}.0.1` });
     if (v6Base) routes.push({ ns: hostNs, to: "::/0", via: `${v6Base}::1` });
   }

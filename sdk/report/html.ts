@@ -17,6 +17,8 @@ export interface ReportInput {
   readonly flows: readonly FlowReport[];
   readonly classes: readonly ClassSummary[];
   readonly rates?: readonly ClassRate[];
+  /** Sentences a reader needs to read the numbers right (how the lab drove the traffic). */
+  readonly notes?: readonly string[];
 }
 
 const escape = (s: string | number) =>
@@ -122,6 +124,7 @@ tr.fast td:nth-child(6) { color: #1a7f37; font-weight: 600; }
 <div class="summary" id="summary">${escape(input.source)}: ${input.flows.length} flows, ${fast} on the fast path, ${blocked} blocked</div>
 <h2>Classes</h2>
 ${classChart(input.classes)}
+${input.notes && input.notes.length > 0 ? `<ul id="notes">\n${input.notes.map((n) => `<li>${escape(n)}</li>`).join("\n")}\n</ul>` : ""}
 ${input.rates && input.rates.length > 0 ? `<h2>Rates against min and max</h2>\n${rateChart(input.rates)}` : ""}
 <h2>Flows</h2>
 ${flowTable(input.flows)}
