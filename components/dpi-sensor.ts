@@ -13,8 +13,8 @@ import { CONFIG_NAMESPACE, resolveSite } from "./base/site-source";
 import {
   agentConfigMap,
   agentDaemonSet,
-  agentRole,
-  agentRoleBinding,
+  agentClusterRole,
+  agentClusterRoleBinding,
   agentService,
   agentServiceAccount,
   agentTokenSecret,
@@ -207,8 +207,8 @@ export class DpiSensor extends pulumi.ComponentResource {
     new k8s.core.v1.ServiceAccount(`${name}-agent-service-account`, agentServiceAccount(at), parent);
     new k8s.core.v1.Secret(`${name}-agent-token`, agentTokenSecret(at, token), parent);
     new k8s.core.v1.ConfigMap(`${name}-agent-config`, agentConfigMap(agent), parent);
-    new k8s.rbac.v1.Role(`${name}-agent-role`, agentRole(at), parent);
-    new k8s.rbac.v1.RoleBinding(`${name}-agent-role-binding`, agentRoleBinding(at), parent);
+    new k8s.rbac.v1.ClusterRole(`${name}-agent-role`, agentClusterRole(at), parent);
+    new k8s.rbac.v1.ClusterRoleBinding(`${name}-agent-role-binding`, agentClusterRoleBinding(at), parent);
     new k8s.apps.v1.DaemonSet(`${name}-agent`, agentDaemonSet(agent), parent);
     const service = new k8s.core.v1.Service(`${name}-agent-service`, agentService(agent), parent);
 

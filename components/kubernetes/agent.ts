@@ -72,27 +72,32 @@ export function agentConfigMap(o: AgentOptions): k8s.types.input.core.v1.ConfigM
   };
 }
 
-/** The agent only reports Kubernetes Events for alerts; it reads nothing from the API. */
-export function agentRole(o: Placement): k8s.types.input.rbac.v1.Role {
+/**
+ * The agent writes Kubernetes Events on the pods alerts are about, in their
+ * own namespaces, and finds them by address: it reads pods and writes events
+ * cluster-wide, and nothing else.
+ */
+export function agentClusterRole(o: Placement): k8s.types.input.rbac.v1.ClusterRole {
   return {
     metadata: {
-      name: agentNames(o.instance).role,
-      namespace: o.namespace,
+      name: `${o.instance}-agent`,
       labels: standardLabels(AGENT_COMPONENT, o.instance),
     },
-    rules: [{ apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }],
+    rules: [
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    ],
   };
 }
 
-export function agentRoleBinding(o: Placement): k8s.types.input.rbac.v1.RoleBinding {
+export function agentClusterRoleBinding(o: Placement): k8s.types.input.rbac.v1.ClusterRoleBinding {
   const names = agentNames(o.instance);
   return {
     metadata: {
-      name: names.role,
-      namespace: o.namespace,
+      name: `${o.instance}-agent`,
       labels: standardLabels(AGENT_COMPONENT, o.instance),
     },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.role },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${o.instance}-agent` },
     subjects: [{ kind: "ServiceAccount", name: names.serviceAccount, namespace: o.namespace }],
   };
 }

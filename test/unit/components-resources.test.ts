@@ -228,6 +228,8 @@ describe("DpiSensor", () => {
     ).toEqual(
       [
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "ClusterRoleBinding",
         "ConfigMap",
         "ConfigMap",
@@ -246,8 +248,6 @@ describe("DpiSensor", () => {
         "Deployment",
         "Namespace",
         "Role",
-        "Role",
-        "RoleBinding",
         "RoleBinding",
         "Secret",
         "Service",

@@ -16,6 +16,7 @@ import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
 import type { IngestConfig } from "./ingest-config";
 import { createIngestSources } from "./ingest-sources";
+import { inClusterApiServer, KubernetesEvents, type ApiServer } from "./kubernetes-events";
 import { PolicyView, type ProgramSource } from "./policy-view";
 import { RuntimeView } from "./runtime-view";
 import { BLOCK_REASON, type VerdictMaps } from "./verdict-maps";
@@ -35,9 +36,21 @@ export interface AgentRuntimeOptions {
   readonly retryMs?: number;
   /** How often expired blocks and destinations are pruned and blocked flows released. @default 250 */
   readonly maintenanceMs?: number;
+  /** The API server Kubernetes Events go to. @default the in-cluster one when `ingest.kubernetesEvents` is auto */
+  readonly kubernetesApi?: ApiServer;
 }
 
 const MS = 1_000_000n;
+
+/** The in-cluster API server, when there is one and its service-account files are readable. */
+function clusterApi(log: Logger): ApiServer | undefined {
+  try {
+    return inClusterApiServer();
+  } catch (error) {
+    log.warn("in a cluster, but without a service account: no Kubernetes Events", { error });
+    return undefined;
+  }
+}
 
 /** A block's flows: the flow itself, or every flow with the blocked address at either end. */
 function covers(scope: string, target: string | FlowKey, key: FlowKey): boolean {
@@ -88,13 +101,23 @@ export class AgentRuntime {
         )
       : undefined;
     const writeAlert = options.ingest.alerts === "stdout" ? alertLineWriter() : undefined;
+    const api =
+      options.kubernetesApi ?? (options.ingest.kubernetesEvents === "auto" ? clusterApi(log) : undefined);
+    const kubeEvents = api && new KubernetesEvents({ api, node: options.node, log });
     const pipeline = new VerdictPipeline({
       policy: () => policy.current(),
       maps,
       metrics: ingestMetrics,
       log,
       flowWaitMs: options.ingest.flowWaitMs,
-      ...(writeAlert ? { alerts: (event, decisions) => void writeAlert(event, decisions) } : {}),
+      ...(writeAlert || kubeEvents
+        ? {
+            alerts: (event, decisions) => {
+              writeAlert?.(event, decisions);
+              kubeEvents?.report(event, decisions);
+            },
+          }
+        : {}),
       ...(cluster
         ? {
             publisher: {

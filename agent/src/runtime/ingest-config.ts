@@ -87,6 +87,8 @@ export const ingestConfig = z
     sources: z.array(ingestSource).default([]),
     /** Every decision that blocks, as one JSON line; `none` leaves alerts to the metrics. */
     alerts: z.enum(["stdout", "none"]).default("stdout"),
+    /** Kubernetes Events on the pods alerts are about: `auto` when the agent runs in a cluster. */
+    kubernetesEvents: z.enum(["auto", "off"]).default("auto"),
     /**
      * Decisions (classifications, offloads) are queued for their flows this
      * long when inspection reports a flow before its first packet reached the

@@ -22,7 +22,7 @@ describe("agent config", () => {
       maxBodyBytes: 64 * 1024 * 1024,
       bpf: { pinRoot: "/sys/fs/bpf/fos1", objectsDir: "/usr/lib/fos1-dpi/bpf" },
       interfaces: { uplinks: { isp1: "wan1", isp2: "wan2" }, lan: ["lan0"] },
-      ingest: { sources: [], alerts: "stdout", flowWaitMs: 2000 },
+      ingest: { sources: [], alerts: "stdout", kubernetesEvents: "auto", flowWaitMs: 2000 },
       logLevel: "info",
     });
   });
