@@ -15,6 +15,7 @@ import { alertLineWriter, IngestMetrics, type IngestSource } from "../ingest";
 import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
 import type { IngestConfig } from "./ingest-config";
+import { ConntrackLiberal } from "./conntrack-liberal";
 import { createIngestSources } from "./ingest-sources";
 import { inClusterApiServer, KubernetesEvents, type ApiServer } from "./kubernetes-events";
 import { PolicyView, type ProgramSource } from "./policy-view";
@@ -75,14 +76,16 @@ function covers(scope: string, target: string | FlowKey, key: FlowKey): boolean 
 export class AgentRuntime {
   readonly view: RuntimeView;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly conntrack: ConntrackLiberal;
 
   private constructor(
     private readonly options: AgentRuntimeOptions,
     readonly pipeline: VerdictPipeline,
     readonly sources: readonly IngestSource[],
     readonly cluster: ClusterState | undefined,
-    policy: PolicyView,
+    private readonly policy: PolicyView,
   ) {
+    this.conntrack = new ConntrackLiberal(options.log);
     this.view = new RuntimeView({
       maps: options.maps,
       policy: () => policy.current(),
@@ -255,6 +258,7 @@ export class AgentRuntime {
     const maps = this.options.maps;
     if (!maps) return;
     try {
+      this.conntrack.sync(this.policy.current().fastPath !== undefined);
       const expired = maps.pruneExpiredBlocks();
       if (expired.length > 0) {
         maps.releaseBlockedFlows((key) => expired.some((b) => covers(b.scope, b.target, key)));

@@ -140,4 +140,15 @@ describe("the fast path, driven by inspection through the agent", () => {
       writer.destroy();
     }
   });
+
+  it("relaxes conntrack's TCP window checks in the router while a fast-path policy is on, and restores them without one", async () => {
+    const liberal = async () =>
+      (await lab.exec(lab.ns.router, "cat", ["/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal"])).trim();
+    await until("the sysctl set", async () => (await liberal()) === "1");
+    const fastPath = lab.compile(POLICIES).find((p) => p.metadata.name.startsWith("fastpath-"))!;
+    await lab.client.deleteProgram(fastPath.metadata.name);
+    await until("the sysctl restored", async () => (await liberal()) === "0");
+    await lab.client.putProgram(fastPath);
+    await until("the sysctl set again", async () => (await liberal()) === "1");
+  });
 });
