@@ -147,4 +147,30 @@ describe("two routers sharing one etcd", () => {
       writer.destroy();
     }
   });
+
+  it("a router that loses etcd keeps enforcing what it learns, and shares it once etcd is back", async () => {
+    for (const p of a.compile(FIREWALL_YAML.replace("ttl: 3s", "ttl: 60s"))) await a.client.putProgram(p);
+    const source = "10.10.1.7";
+    await etcd.stop();
+    await until("router a noticing etcd is gone", 15_000, async () =>
+      (await a.client.runtimeStatus()).cluster?.connected === false ? true : undefined,
+    );
+    const writer = await eveWriter(eveSocket);
+    try {
+      writer.write(eveAlert(1, source, SERVER));
+      await until("the local block", 2000, async () =>
+        (await a.client.runtimeBlocks()).blocks.some((x) => x.target === source) ? true : undefined,
+      );
+      expect((await a.client.runtimeStatus()).cluster?.queued).toBeGreaterThan(0);
+      expect((await b.client.runtimeBlocks()).blocks.some((x) => x.target === source)).toBe(false);
+
+      await etcd.start();
+      await until("the block reaching the other router after etcd is back", 20_000, async () =>
+        (await b.client.runtimeBlocks()).blocks.some((x) => x.target === source) ? true : undefined,
+      );
+      expect((await a.client.runtimeStatus()).cluster).toMatchObject({ connected: true, queued: 0 });
+    } finally {
+      writer.destroy();
+    }
+  });
 });
