@@ -58,7 +58,15 @@ struct fos1_config {
 	__u32 block_generation;       /* bumped by the agent after every write to a fos1_block_* map */
 	__u32 policy_generation;      /* bumped by the agent after every write to fos1_app_policy or fos1_qos_classes */
 	__u64 nexthop_ttl_ns;         /* fast path reuses a flow's FIB result this long; 0 = look up every packet */
+	__u32 load_sample_one_in;     /* agent, under load: INSPECT flows that may be shed mirror 1 in N; 0 or 1 = all */
+	__u32 pad;
 };
+
+/*
+ * Load shedding keeps every flow's first packets (both directions counted):
+ * the sensors classify from them, so every flow is still named.
+ */
+#define FOS1_LOAD_SHED_AFTER_PACKETS 32
 
 struct fos1_qos_class {
 	__u32 skb_priority; /* HTB class handle, e.g. 0x10011 for 1:11 */
@@ -126,6 +134,8 @@ enum fos1_flow_state {
 #define FOS1_FLOW_F_ANOMALY (1U << 5)     /* set by the agent: back to INSPECT, never fast path */
 #define FOS1_FLOW_F_NEVER_OFFLOAD \
 	(FOS1_FLOW_F_CRITICAL | FOS1_FLOW_F_WATCHED | FOS1_FLOW_F_UNKNOWN_L4 | FOS1_FLOW_F_ANOMALY)
+/* Fully inspected even under load: critical, watch-listed, and flows an anomaly sent back to inspection. */
+#define FOS1_FLOW_F_NEVER_SHED (FOS1_FLOW_F_CRITICAL | FOS1_FLOW_F_WATCHED | FOS1_FLOW_F_ANOMALY)
 
 enum fos1_dir {
 	FOS1_DIR_ORIG = 0,  /* same direction as the flow's first packet */
@@ -206,6 +216,7 @@ enum fos1_stat {
 	FOS1_STAT_REINSPECT_DEADLINE,
 	FOS1_STAT_CLASSIFIED,
 	FOS1_STAT_DSCP_REWRITTEN,
+	FOS1_STAT_LOAD_SHED, /* an INSPECT packet not mirrored because load_sample_one_in shed it */
 	FOS1_STAT__MAX,
 };
 

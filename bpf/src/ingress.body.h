@@ -8,7 +8,8 @@
  * maps are read for new flows and whenever the agent has written a block since
  * the flow last passed), then the flow entry; a new flow is INSPECT; an
  * OFFLOADED flow uses the fast path only while the agent's switch, the flow
- * and its application all allow it, and is sampled.
+ * and its application all allow it, and is sampled; an INSPECT flow is
+ * mirrored, all of it unless the agent turned load shedding on.
  */
 #include <linux/errno.h>
 #include <linux/pkt_cls.h>
@@ -42,6 +43,36 @@ static __always_inline void mirror_selected(struct __sk_buff *skb, const struct 
 {
 	if (selected && mirror(skb, cfg))
 		stat_inc(FOS1_STAT_MIRRORED);
+}
+
+/*
+ * Under load the agent sets load_sample_one_in: past its first packets, an
+ * INSPECT flow that may be shed mirrors 1 in N. The flow's own packet
+ * counters (this packet included) decide, so the choice needs no state of its own.
+ */
+static __always_inline bool load_shed(const struct fos1_config *cfg, const struct fos1_flow *f)
+{
+	__u32 one_in = cfg->load_sample_one_in;
+	__u64 seen;
+
+	if (one_in <= 1 || (f->flags & FOS1_FLOW_F_NEVER_SHED))
+		return false;
+	seen = f->packets[FOS1_DIR_ORIG] + f->packets[FOS1_DIR_REPLY];
+	if (seen <= FOS1_LOAD_SHED_AFTER_PACKETS)
+		return false;
+	return (seen - FOS1_LOAD_SHED_AFTER_PACKETS) % one_in != 0;
+}
+
+static __always_inline void mirror_inspected(struct __sk_buff *skb, const struct fos1_config *cfg,
+					     const struct fos1_flow *f)
+{
+	if (!(f->flags & FOS1_FLOW_F_SELECTED) || !cfg->mirror_ifindex)
+		return;
+	if (load_shed(cfg, f)) {
+		stat_inc(FOS1_STAT_LOAD_SHED);
+		return;
+	}
+	mirror_selected(skb, cfg, true);
 }
 
 #if FOS1_SIDE_LAN
@@ -267,7 +298,7 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 		offload_check(cfg, f, now);
 	if (f->state == FOS1_FLOW_OFFLOADED)
 		return fastpath(skb, cfg, f, &p, dir, now);
-	mirror_selected(skb, cfg, f->flags & FOS1_FLOW_F_SELECTED);
+	mirror_inspected(skb, cfg, f);
 	return TC_ACT_OK;
 }
 

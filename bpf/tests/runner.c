@@ -26,6 +26,7 @@ GROUP(cases_classify);
 GROUP(cases_route);
 GROUP(cases_failsafe);
 GROUP(cases_cache);
+GROUP(cases_load);
 
 static const struct {
 	const struct tcase *cases;
@@ -35,6 +36,7 @@ static const struct {
 	{ cases_fastpath, &cases_fastpath_count }, { cases_block, &cases_block_count },
 	{ cases_classify, &cases_classify_count }, { cases_route, &cases_route_count },
 	{ cases_failsafe, &cases_failsafe_count }, { cases_cache, &cases_cache_count },
+	{ cases_load, &cases_load_count },
 };
 
 static int selected(const char *name, int argc, char **argv)

@@ -36,6 +36,8 @@ export const schemas = {
     blockGeneration: u32,
     policyGeneration: u32,
     nexthopTtlNs: u64,
+    /** The agent's load shedding, a runtime switch: a writer that predates it leaves it off. */
+    loadSampleOneIn: u32.default(0),
   }),
   qosClass: z.object({ skbPriority: u32, dscp: z.number().int().min(0).max(63) }),
   appPolicy: z.object({ classId: u32, flags: u32 }),
@@ -86,9 +88,12 @@ export const schemas = {
 } as const;
 
 export type StructName = keyof typeof LAYOUTS;
-export type AbiValue<N extends StructName> = z.infer<(typeof schemas)[N]>;
+/** A value as decode returns it: every member. */
+export type AbiValue<N extends StructName> = z.output<(typeof schemas)[N]>;
+/** A value as encode takes it: members with a default (written as 0) may be left out. */
+export type AbiInput<N extends StructName> = z.input<(typeof schemas)[N]>;
 
-export type Config = AbiValue<"config">;
+export type Config = AbiInput<"config">;
 export type QosClass = AbiValue<"qosClass">;
 export type AppPolicy = AbiValue<"appPolicy">;
 export type RouteKey = AbiValue<"routeKey">;
@@ -162,7 +167,7 @@ function assertLittleEndian(): void {
  * Encodes a key or value for a map write. Invalid input throws one line per
  * problem, as `struct.field: reason`.
  */
-export function encode<N extends StructName>(name: N, value: AbiValue<N>): Buffer {
+export function encode<N extends StructName>(name: N, value: AbiInput<N>): Buffer {
   assertLittleEndian();
   const layout: StructLayout = LAYOUTS[name];
   const parsed = schemas[name].safeParse(value);

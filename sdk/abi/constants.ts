@@ -48,6 +48,11 @@ export const FLOW_F_WATCHED = 1 << 3;
 export const FLOW_F_UNKNOWN_L4 = 1 << 4;
 export const FLOW_F_ANOMALY = 1 << 5;
 export const FLOW_F_NEVER_OFFLOAD = FLOW_F_CRITICAL | FLOW_F_WATCHED | FLOW_F_UNKNOWN_L4 | FLOW_F_ANOMALY;
+/** Flows fully inspected even while `load_sample_one_in` sheds the others. */
+export const FLOW_F_NEVER_SHED = FLOW_F_CRITICAL | FLOW_F_WATCHED | FLOW_F_ANOMALY;
+
+/** Under load shedding, every flow's first packets (both directions) are still all mirrored. */
+export const LOAD_SHED_AFTER_PACKETS = 32;
 
 export const FlowState = { INSPECT: 0, OFFLOADED: 1, BLOCKED: 2 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
@@ -73,6 +78,7 @@ export const STATS = [
   "reinspect_deadline",
   "classified",
   "dscp_rewritten",
+  "load_shed",
 ] as const;
 
 export type StatName = (typeof STATS)[number];

@@ -46,7 +46,7 @@ const f = (c: string, ts: string, offset: number, kind: FieldKind, count?: numbe
 export const LAYOUTS = {
   config: {
     c: "fos1_config",
-    size: 56,
+    size: 64,
     fields: [
       f("flags", "flags", 0, "u32"),
       f("sample_one_in", "sampleOneIn", 4, "u32"),
@@ -59,6 +59,8 @@ export const LAYOUTS = {
       f("block_generation", "blockGeneration", 40, "u32"),
       f("policy_generation", "policyGeneration", 44, "u32"),
       f("nexthop_ttl_ns", "nexthopTtlNs", 48, "u64"),
+      f("load_sample_one_in", "loadSampleOneIn", 56, "u32"),
+      f("pad", "", 60, "pad", 4),
     ],
   },
   qosClass: {

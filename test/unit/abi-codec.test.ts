@@ -96,9 +96,23 @@ describe("struct codecs", () => {
     expect(buf[38]).toBe(6);
   });
 
+  it("writes the load-shedding switch at its C offset; a writer that leaves it out writes 0 (off)", () => {
+    const config = { ...decode("config", Buffer.alloc(64)), mirrorIfindex: 9, nexthopTtlNs: 1n };
+    const on = encode("config", { ...config, loadSampleOneIn: 8 });
+    expect(on).toHaveLength(64);
+    expect(on.readUInt32LE(56)).toBe(8);
+    expect(on.readUInt32LE(60)).toBe(0);
+    expect(decode("config", on)).toEqual({ ...config, loadSampleOneIn: 8 });
+    const older: Partial<typeof config> = { ...config };
+    delete older.loadSampleOneIn;
+    const written = encode("config", older as Omit<typeof config, "loadSampleOneIn">);
+    expect(written.readUInt32LE(56)).toBe(0);
+    expect(written.subarray(0, 56)).toEqual(on.subarray(0, 56));
+  });
+
   it("names the struct and field of invalid input", () => {
     expect(() => encode("qosClass", { skbPriority: 0x10011, dscp: 64 })).toThrow(/^fos1_qos_class\.dscp: /);
-    expect(() => encode("config", { ...decode("config", Buffer.alloc(56)), sampleOneIn: -1 })).toThrow(
+    expect(() => encode("config", { ...decode("config", Buffer.alloc(64)), sampleOneIn: -1 })).toThrow(
       /^fos1_config\.sampleOneIn: /,
     );
   });

@@ -10,12 +10,14 @@ import {
   Direction,
   FLOW_F_ANOMALY,
   FLOW_F_CRITICAL,
+  FLOW_F_NEVER_SHED,
   FLOW_F_ORIG_A,
   FLOW_F_SELECTED,
   FLOW_F_UNKNOWN_L4,
   FLOW_F_WATCHED,
   FlowState,
   LAYOUTS,
+  LOAD_SHED_AFTER_PACKETS,
   MAP_NAMES,
   STATS,
   fieldSize,
@@ -128,6 +130,12 @@ describe("ABI constants agree with bpf/include/fos1.h", () => {
     const shift = /^\(1U << (\d+)\)$/.exec(v);
     return shift ? 1 << Number(shift[1]) : Number(v);
   };
+  /** A define written as `(FOS1_A | FOS1_B ...)`, evaluated from its parts' own defines. */
+  const union = (name: string): number => {
+    const parts = /^\(([\w\s|]+)\)$/.exec(define(name));
+    if (!parts) throw new Error(`${name} is not a (A | B ...) union in fos1.h`);
+    return parts[1]!.split("|").reduce((acc, part) => acc | numeric(part.trim()), 0);
+  };
   const enumValues = (name: string): string[] => {
     const m = new RegExp(`enum ${name} \\{([^}]*)\\}`, "m").exec(header);
     if (!m) throw new Error(`enum ${name} not in fos1.h`);
@@ -161,6 +169,8 @@ describe("ABI constants agree with bpf/include/fos1.h", () => {
     expect(numeric("FOS1_FLOW_F_WATCHED")).toBe(FLOW_F_WATCHED);
     expect(numeric("FOS1_FLOW_F_UNKNOWN_L4")).toBe(FLOW_F_UNKNOWN_L4);
     expect(numeric("FOS1_FLOW_F_ANOMALY")).toBe(FLOW_F_ANOMALY);
+    expect(union("FOS1_FLOW_F_NEVER_SHED")).toBe(FLOW_F_NEVER_SHED);
+    expect(numeric("FOS1_LOAD_SHED_AFTER_PACKETS")).toBe(LOAD_SHED_AFTER_PACKETS);
   });
 
   it("enums in declaration order", () => {
