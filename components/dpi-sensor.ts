@@ -247,7 +247,7 @@ export class DpiSensor extends pulumi.ComponentResource {
       }
     }
     if (args.controller ?? true) {
-      const controller = { ...at, image: images.agent, site };
+      const controller = { ...at, image: images.agent, site, tlsSecretName };
       new k8s.core.v1.ServiceAccount(
         `${name}-controller-service-account`,
         controllerServiceAccount(at),

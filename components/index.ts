@@ -9,3 +9,4 @@ export { CONFIG_NAMESPACE, SITE_CONFIG_KEY, type SiteInput } from "./base/site-s
 export { NodeProgramResource, type NodeProgramResourceArgs } from "./providers/node-program-resource";
 export { AGENT_TOKEN_CONFIG, AGENT_CA_CONFIG } from "./providers/agent-credentials";
 export { DEFAULT_IMAGES, type Images, type ImageName } from "./kubernetes/images";
+export { PlainLinuxAgent, type PlainLinuxAgentArgs } from "./plain-linux/plain-linux-agent";
