@@ -341,6 +341,23 @@ export class RuntimeMaps {
     this.config.patch(CONFIG_KEY, patch, 1, mask);
   }
 
+  /**
+   * Load shedding: with `oneIn` > 1, INSPECT flows that are not critical,
+   * watched or anomalous mirror 1 packet in `oneIn` after their first
+   * LOAD_SHED_AFTER_PACKETS; 0 or 1 mirrors every packet again at once.
+   * Writes `load_sample_one_in` and nothing else.
+   */
+  setLoadSampling(oneIn: number): void {
+    if (!Number.isInteger(oneIn) || oneIn < 0 || oneIn > 0xffffffff)
+      throw new Error(`fos1_config.load_sample_one_in: ${oneIn} is not an integer in 0..4294967295`);
+    const mask = Buffer.alloc(CONFIG.size);
+    const patch = Buffer.alloc(CONFIG.size);
+    const member = at("config", "load_sample_one_in");
+    mask.fill(0xff, member, member + 4);
+    patch.writeUInt32LE(oneIn, member);
+    this.config.patch(CONFIG_KEY, patch, 1, mask);
+  }
+
   close(): void {
     for (const m of [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats])
       m.close();

@@ -156,4 +156,26 @@ describe("runtime writers against real pinned maps", () => {
     maps.setOffloadLease(now + 5n);
     expect(config()).toEqual({ ...before, offloadLeaseUntilNs: now + 5n });
   });
+
+  it("load sampling writes load_sample_one_in and no other byte of fos1_config", () => {
+    const raw = () => bpf.lookup(fd(MAP_NAMES.config), Buffer.alloc(4))!;
+    const member = LAYOUTS.config.fields.find((f) => f.c === "load_sample_one_in")!.offset;
+    // Every other byte set, so a write outside the member shows.
+    const filled = Buffer.alloc(LAYOUTS.config.size, 0xa5);
+    filled.writeUInt32LE(0, member);
+    bpf.updateBatch(fd(MAP_NAMES.config), Buffer.alloc(4), filled, 1);
+
+    maps.setLoadSampling(16);
+    const on = Buffer.from(filled);
+    on.writeUInt32LE(16, member);
+    expect(raw()).toEqual(on);
+    expect(config().loadSampleOneIn).toBe(16);
+
+    maps.setLoadSampling(0);
+    expect(raw()).toEqual(filled);
+    expect(() => maps.setLoadSampling(2.5)).toThrow(
+      "fos1_config.load_sample_one_in: 2.5 is not an integer in 0..4294967295",
+    );
+    expect(raw()).toEqual(filled);
+  });
 });
