@@ -17,6 +17,7 @@ import type { AgentMetrics } from "../metrics";
 import type { IngestConfig } from "./ingest-config";
 import { ConntrackLiberal } from "./conntrack-liberal";
 import { createIngestSources } from "./ingest-sources";
+import { LoadSampler } from "./load-sampler";
 import { inClusterApiServer, KubernetesEvents, type ApiServer } from "./kubernetes-events";
 import { PolicyView, type ProgramSource } from "./policy-view";
 import { RuntimeView } from "./runtime-view";
@@ -77,6 +78,7 @@ export class AgentRuntime {
   readonly view: RuntimeView;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly conntrack: ConntrackLiberal;
+  private readonly sampler: LoadSampler | undefined;
 
   private constructor(
     private readonly options: AgentRuntimeOptions,
@@ -86,6 +88,8 @@ export class AgentRuntime {
     private readonly policy: PolicyView,
   ) {
     this.conntrack = new ConntrackLiberal(options.log);
+    const maps = options.maps;
+    this.sampler = maps && new LoadSampler((oneIn) => maps.setLoadSampling(oneIn), options.log);
     this.view = new RuntimeView({
       maps: options.maps,
       policy: () => policy.current(),
@@ -258,7 +262,11 @@ export class AgentRuntime {
     const maps = this.options.maps;
     if (!maps) return;
     try {
-      this.conntrack.sync(this.policy.current().fastPath !== undefined);
+      const { fastPath } = this.policy.current();
+      this.conntrack.sync(fastPath !== undefined);
+      // What the sensors would receive: packets mirrored plus packets the load sampling held back.
+      const counters = maps.counters();
+      this.sampler?.observe(Date.now(), Number(counters.mirrored + counters.load_shed), fastPath?.underLoad);
       const expired = maps.pruneExpiredBlocks();
       if (expired.length > 0) {
         maps.releaseBlockedFlows((key) => expired.some((b) => covers(b.scope, b.target, key)));

@@ -18,6 +18,7 @@ export type VerdictMaps = Pick<
   | "forgetDestinations"
   | "pruneExpiredDestinations"
   | "counters"
+  | "setLoadSampling"
 >;
 
 /** `fos1_block.reason`: why a block is in the maps, for reports. */

@@ -13,6 +13,7 @@ import { qosPolicyYaml } from "./site";
 const CRITICAL_CLIENT = "10.10.50.2";
 const RATE_PPS = 400;
 const SAMPLE_ONE_IN = 16;
+const LOAD_SAMPLE_ONE_IN = 8;
 
 const POLICIES = `apiVersion: networking.fos1.io/v1
 kind: FastPathPolicy
@@ -24,6 +25,7 @@ spec:
     - { name: payments, prefixes: [10.10.50.0/24] }
   sampling: { oneIn: ${SAMPLE_ONE_IN} }
   reinspectAfter: 5m
+  underLoad: { thresholdPps: ${RATE_PPS * 1.5}, sampleOneIn: ${LOAD_SAMPLE_ONE_IN} }
 ---
 apiVersion: networking.fos1.io/v1
 kind: DpiSensor
@@ -139,6 +141,20 @@ describe("the fast path, driven by inspection through the agent", () => {
     } finally {
       writer.destroy();
     }
+  });
+
+  it("under load (the flows of the tests before this one keep running) a new non-critical flow is sampled after its first packets; critical ones stay fully mirrored", async () => {
+    // Running now: the anomalous flow of the first test and the critical one, 400 packets/s each.
+    const flow: EveFlowRef = { src: CLIENT, sport: 41002, dst: SERVER, dport: 5001, proto: "UDP" };
+    udpFlow(lab, CLIENT, flow.sport);
+    await until("sampling switched on", async () => lab.output.includes("sensors under load"));
+    const sampled = await mirrored(flow.sport);
+    expect(sampled).toBeGreaterThan(0);
+    expect(sampled).toBeLessThan(RATE_PPS / 4);
+    expect(await mirrored(41001)).toBeGreaterThan(RATE_PPS * 0.6);
+    const status = await lab.client.runtimeStatus();
+    expect(status.counters.load_shed).toBeGreaterThan(0);
+    expect((await flowOf(CLIENT, flow.sport))?.state).toBe("inspect");
   });
 
   it("relaxes conntrack's TCP window checks in the router while a fast-path policy is on, and restores them without one", async () => {
