@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { NodeProgram, TcDevice } from "../../sdk/compile";
+import type { NodePolicy } from "../../sdk/decide";
 import type { MeasuredClass } from "./state";
 
 const run = promisify(execFile);
@@ -39,13 +40,16 @@ export function ratesBetween(
   before: Map<string, number>,
   after: Map<string, number>,
   seconds: number,
+  policy: NodePolicy,
 ): Omit<MeasuredClass, "aloneBps" | "driver">[] {
+  const dscpOf = new Map([...policy.classes.values()].map((c) => [c.name, c.dscp]));
   return device.classes
     .filter((c) => c.name !== "root")
     .map((c) => ({
       class: c.name,
       uplink: device.uplink,
       classid: c.classid,
+      dscp: dscpOf.get(c.name) ?? 0,
       minBps: c.rateBps,
       maxBps: c.ceilBps,
       measuredBps: Math.round((((after.get(c.classid) ?? 0) - (before.get(c.classid) ?? 0)) * 8) / seconds),

@@ -33,7 +33,8 @@ export interface LabClassReport {
   readonly measuredBps: number;
   readonly aloneBps: number;
   readonly driver: string;
-  readonly dscp: number | null;
+  /** The class's DSCP as the QoS policy sets it. */
+  readonly dscp: number;
   readonly flows: number;
   readonly packets: number;
   readonly bytes: number;
@@ -138,7 +139,7 @@ export async function buildLabReport(state: LabState, client: AgentClient): Prom
       measuredBps: r.measuredBps,
       aloneBps: r.aloneBps,
       driver: r.driver,
-      dscp: s?.dscp ?? null,
+      dscp: r.dscp,
       flows: s?.flows ?? 0,
       packets: s?.packets ?? 0,
       bytes: s?.bytes ?? 0,

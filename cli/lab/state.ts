@@ -18,6 +18,8 @@ export const measuredClass = z.strictObject({
   class: z.string(),
   uplink: z.string(),
   classid: z.string(),
+  /** The DSCP the QoS policy gives the class. */
+  dscp: z.number(),
   minBps: z.number(),
   maxBps: z.number(),
   /** Every class driven at once: each should get at least its min. */

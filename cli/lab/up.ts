@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentClient } from "../../sdk/agent-api";
+import { nodePolicyFrom } from "../../sdk/decide";
 import { ndpiSensorPath } from "../sensor";
 import { labClient, startLabAgent, waitReady } from "./agent";
 import { labDown } from "./down";
@@ -247,6 +248,7 @@ async function rateRun(
 ): Promise<LabState["rates"]> {
   const device = tcDeviceOf(programs, "isp1");
   if (!device) return [];
+  const policy = nodePolicyFrom(programs);
   const isp1 = t.uplinks.isp1;
   const clientNs = t.hosts.find((h) => h.name === "client")!.ns;
   const driver = join(__dirname, `class-driver${__filename.endsWith(".ts") ? ".ts" : ".js"}`);
@@ -321,7 +323,13 @@ async function rateRun(
       CONTENDED_WINDOW_SECONDS,
     );
     await finish(senders);
-    const measured = ratesBetween(device, contended.before, contended.after, CONTENDED_WINDOW_SECONDS);
+    const measured = ratesBetween(
+      device,
+      contended.before,
+      contended.after,
+      CONTENDED_WINDOW_SECONDS,
+      policy,
+    );
     const alone = new Map<string, number>();
     for (const c of classes) {
       o.progress.set(`live traffic, ${c} alone on isp1`);
@@ -329,7 +337,9 @@ async function rateRun(
       senders.push(pid);
       const w = await window(DRIVERS[c].app ? [DRIVERS[c].app] : [], ALONE_WINDOW_SECONDS);
       await finish([pid]);
-      const rate = ratesBetween(device, w.before, w.after, ALONE_WINDOW_SECONDS).find((r) => r.class === c);
+      const rate = ratesBetween(device, w.before, w.after, ALONE_WINDOW_SECONDS, policy).find(
+        (r) => r.class === c,
+      );
       if (rate) alone.set(c, rate.measuredBps);
     }
     return measured.map((r) => ({
