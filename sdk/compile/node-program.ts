@@ -13,14 +13,33 @@ import { canonicalJson, sha256 } from "./canonical";
  */
 export const NODE_PROGRAM_API_VERSION = "fos1.io/v1";
 
-const MAX_ENTRIES = 1_000_000;
-const scalar = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().max(64)]);
+/**
+ * Bounds of `spec.maps`. The agent checks large bodies' entries against these
+ * same numbers without zod (agent/src/api/program-body.ts).
+ */
+export const MAP_LIMITS = {
+  /** Entries per map in one program. */
+  entries: 1_000_000,
+  /** Characters of a field name in a key or value. */
+  field: 32,
+  /** Characters of a string field value. */
+  text: 64,
+  /** Characters of an entry's note. */
+  note: 200,
+  /** A map's name. */
+  name: /^fos1_[a-z0-9_]+$/,
+} as const;
+
+const scalar = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z.string().max(MAP_LIMITS.text),
+]);
 
 export const mapEntry = z.strictObject({
-  key: z.record(z.string().max(32), scalar),
-  value: z.record(z.string().max(32), scalar),
+  key: z.record(z.string().max(MAP_LIMITS.field), scalar),
+  value: z.record(z.string().max(MAP_LIMITS.field), scalar),
   /** What the entry means, for people reading a diff (`class voip <- zoom`). Not written to the kernel. */
-  note: z.string().max(200).optional(),
+  note: z.string().max(MAP_LIMITS.note).optional(),
 });
 export type MapEntry = z.infer<typeof mapEntry>;
 
@@ -142,7 +161,7 @@ export type RuntimeTables = z.infer<typeof runtimeTables>;
 export const nodeProgramSpec = z.strictObject({
   config: configSettings,
   /** eBPF map name -> entries this program owns in it, sorted by key. */
-  maps: z.record(z.string().regex(/^fos1_[a-z0-9_]+$/), z.array(mapEntry).max(MAX_ENTRIES)),
+  maps: z.record(z.string().regex(MAP_LIMITS.name), z.array(mapEntry).max(MAP_LIMITS.entries)),
   nftables: z
     .strictObject({ table: z.string().regex(/^fos1_[a-z0-9_]+$/), ruleset: z.string().max(1_000_000) })
     .optional(),

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { performance } from "node:perf_hooks";
 import { AGENT_API_PREFIX, type ApiError, type Health } from "../../../sdk/agent-api/api";
-import { nodeProgram, nodeProgramMetadata } from "../../../sdk/compile/node-program";
+import { nodeProgramMetadata } from "../../../sdk/compile/node-program";
 import { problemsFromZod, type Problem } from "../../../sdk/schema/problem";
 import { ApplyFailedError, NotReadyError, RejectedError } from "../engine/errors";
 import type { ReconcileEngine } from "../engine/reconcile-engine";
@@ -13,6 +13,7 @@ import { runtimeRoute } from "./runtime-routes";
 import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
 import { BodyError, readJsonBody } from "./json-body";
+import { parseProgramBody } from "./program-body";
 
 export interface ServerOptions {
   readonly engine: ReconcileEngine;
@@ -141,7 +142,7 @@ async function route(
     if (!result) throw new HttpError(404, `no program "${name}"`);
     return { status: 200, body: result };
   }
-  const parsed = nodeProgram.safeParse(await readJsonBody(req, options.maxBodyBytes));
+  const parsed = parseProgramBody(await readJsonBody(req, options.maxBodyBytes));
   if (!parsed.success)
     throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
   if (parsed.data.metadata.name !== name) {
