@@ -76,7 +76,12 @@ export const agentConfig = z.strictObject({
     mirror: interfaceName.optional(),
   }),
   /** Sensor outputs turned into verdicts in the kernel. @default none: the agent only programs policy */
-  ingest: ingestConfig.default({ sources: [], alerts: "stdout", kubernetesEvents: "auto", flowWaitMs: 2_000 }),
+  ingest: ingestConfig.default({
+    sources: [],
+    alerts: "stdout",
+    kubernetesEvents: "auto",
+    flowWaitMs: 2_000,
+  }),
   /** The site's etcd, through which blocks and learned destinations reach every node. @default none: this node only */
   cluster: clusterConfig.omit({ node: true }).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
