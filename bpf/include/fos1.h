@@ -68,6 +68,14 @@ struct fos1_config {
  */
 #define FOS1_LOAD_SHED_AFTER_PACKETS 32
 
+/*
+ * The QoS default class (HTB 1:10): a flow no class names gets its entry in
+ * fos1_qos_classes, where a QoS policy put one, so unclassified traffic
+ * leaves with the default DSCP (best effort) instead of whatever the sender
+ * marked.
+ */
+#define FOS1_DEFAULT_CLASS_ID 0x10
+
 struct fos1_qos_class {
 	__u32 skb_priority; /* HTB class handle, e.g. 0x10011 for 1:11 */
 	__u8 dscp;          /* 6-bit DSCP written on egress; ECN bits are kept */

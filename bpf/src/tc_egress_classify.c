@@ -3,7 +3,8 @@
  * Egress classifier for uplinks (and LAN interfaces for downstream QoS): flow
  * -> QoS class -> skb->priority (the HTB class handle) and DSCP. Behind NAT the
  * flow key no longer matches, so the class also travels in skb->mark bits that
- * the LAN ingress program set.
+ * the LAN ingress program set. Traffic no class names is the default class's:
+ * the DSCP a sender chose is not trusted past the router.
  */
 #include <linux/pkt_cls.h>
 #include "flow.h"
@@ -63,7 +64,9 @@ int fos1_egress_classify(struct __sk_buff *skb)
 	}
 	if (!class_id && cfg->class_mark_mask)
 		class_id = (skb->mark & cfg->class_mark_mask) >> cfg->class_mark_shift;
-	if (!class_id || !qos_class_read(cfg, f, class_id, &qc))
+	if (!class_id)
+		class_id = FOS1_DEFAULT_CLASS_ID;
+	if (!qos_class_read(cfg, f, class_id, &qc))
 		return TC_ACT_OK;
 
 	skb->priority = qc.skb_priority;

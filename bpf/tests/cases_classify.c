@@ -138,6 +138,7 @@ static int class_travels_in_mark_behind_nat(void)
 	return 0;
 }
 
+/* Without a default class (no QoS policy on the node) nothing is touched. */
 static int unclassified_flow_is_untouched(void)
 {
 	struct pkt_spec s = tcp4();
@@ -150,6 +151,28 @@ static int unclassified_flow_is_untouched(void)
 	CHECK_EQ(r.priority, 0);
 	CHECK(memcmp(r.out, r.in, r.in_len) == 0, "unclassified packet changed");
 	CHECK_EQ(stat_get(FOS1_STAT_CLASSIFIED), 0);
+	return 0;
+}
+
+/* With one, an unclassified flow (and traffic with no flow entry) is the default class's: best effort, ECN kept. */
+static int unclassified_flow_gets_the_default_class(void)
+{
+	struct pkt_spec s = udp4(), stray = tcp4();
+	struct run r;
+
+	s.tos = (DSCP_EF << 2) | 0x2;
+	CHECK_OK(qos_class_put(FOS1_DEFAULT_CLASS_ID, 0x10010, 0));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_OK(run_pkt(HOOK_CLASSIFY, &s, &r));
+	CHECK_EQ(r.priority, 0x10010);
+	CHECK_EQ(r.out[15], 0x2);
+	CHECK(ipv4_csum_ok(r.out), "IPv4 checksum invalid");
+	CHECK(l4_csum_ok(r.out, r.out_len), "UDP checksum invalid");
+	stray.tos = 0x20;
+	CHECK_OK(run_pkt(HOOK_CLASSIFY, &stray, &r));
+	CHECK_EQ(r.priority, 0x10010);
+	CHECK_EQ(r.out[15], 0);
+	CHECK_EQ(stat_get(FOS1_STAT_CLASSIFIED), 2);
 	return 0;
 }
 
@@ -195,5 +218,6 @@ CASES(cases_classify) = {
 	{ "class_comes_from_application_policy", class_comes_from_application_policy },
 	{ "class_travels_in_mark_behind_nat", class_travels_in_mark_behind_nat },
 	{ "unclassified_flow_is_untouched", unclassified_flow_is_untouched },
+	{ "unclassified_flow_gets_the_default_class", unclassified_flow_gets_the_default_class },
 };
 CASES_COUNT(cases_classify);

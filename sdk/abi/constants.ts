@@ -54,6 +54,9 @@ export const FLOW_F_NEVER_SHED = FLOW_F_CRITICAL | FLOW_F_WATCHED | FLOW_F_ANOMA
 /** Under load shedding, every flow's first packets (both directions) are still all mirrored. */
 export const LOAD_SHED_AFTER_PACKETS = 32;
 
+/** class_id of the QoS default class: flows no class names are re-marked with its DSCP. */
+export const DEFAULT_CLASS_ID = 0x10;
+
 export const FlowState = { INSPECT: 0, OFFLOADED: 1, BLOCKED: 2 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
 

@@ -1,13 +1,14 @@
 import { resolveApplications } from "../apps";
 import { DEFAULT_CLASS, type Priority, type QosPolicy, type QosPolicySpec } from "../schema/qos-policy";
 import type { Site } from "../schema/site";
-import { MAP_NAMES as MAP } from "../abi/constants";
+import { DEFAULT_CLASS_ID, MAP_NAMES as MAP } from "../abi/constants";
 import type { MapEntry, TcClass, TcDevice } from "./node-program";
 
 /** Every uplink's HTB tree has this major, so one skb->priority names the class on any uplink. */
 export const HTB_MAJOR = 1;
 const ROOT_MINOR = 0x1;
-export const DEFAULT_CLASS_MINOR = 0x10;
+/** The default class's minor is the class_id the egress classifier falls back to. */
+export const DEFAULT_CLASS_MINOR = DEFAULT_CLASS_ID;
 const FIRST_CLASS_MINOR = 0x11;
 
 /** HTB prio per policy priority. Best effort sits between medium and low, so `low` is a scavenger class. */

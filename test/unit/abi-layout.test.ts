@@ -18,6 +18,7 @@ import {
   FlowState,
   LAYOUTS,
   LOAD_SHED_AFTER_PACKETS,
+  DEFAULT_CLASS_ID,
   MAP_NAMES,
   STATS,
   fieldSize,
@@ -171,6 +172,7 @@ describe("ABI constants agree with bpf/include/fos1.h", () => {
     expect(numeric("FOS1_FLOW_F_ANOMALY")).toBe(FLOW_F_ANOMALY);
     expect(union("FOS1_FLOW_F_NEVER_SHED")).toBe(FLOW_F_NEVER_SHED);
     expect(numeric("FOS1_LOAD_SHED_AFTER_PACKETS")).toBe(LOAD_SHED_AFTER_PACKETS);
+    expect(numeric("FOS1_DEFAULT_CLASS_ID")).toBe(DEFAULT_CLASS_ID);
   });
 
   it("enums in declaration order", () => {

@@ -47,8 +47,10 @@ export class RuntimeView {
     const flows = entries.map(({ key, flow }): RuntimeFlow => {
       // The key is normalised; the flags say which end spoke first.
       const origA = (flow.flags & FLOW_F_ORIG_A) !== 0;
-      const classId = flow.classId || (flow.appId ? (policy.appClass.get(flow.appId) ?? 0) : 0);
-      const cls = policy.classes.get(classId);
+      const named = flow.classId || (flow.appId ? (policy.appClass.get(flow.appId) ?? 0) : 0);
+      // What the egress classifier applies: the named class, else the default class where there is one.
+      const cls = named ? policy.classes.get(named) : policy.defaultClass;
+      const classId = cls?.classId ?? 0;
       const dir = (pair: readonly bigint[]) => ({ orig: Number(pair[0]), reply: Number(pair[1]) });
       return {
         srcIp: origA ? key.addrA : key.addrB,
@@ -61,7 +63,7 @@ export class RuntimeView {
         appId: flow.appId,
         app: flow.appId ? appName(flow.appId) : null,
         class: cls?.name ?? null,
-        classId: cls ? classId : 0,
+        classId,
         dscp: flow.dscp,
         mark: flow.mark,
         uplink: policy.uplinkByMark.get(flow.mark) ?? null,
