@@ -1,6 +1,6 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { cidr, interfaceName, ipAddress, name } from "../schema/quantities";
-import { canonicalJson, sha256 } from "./canonical";
 
 /**
  * A NodeProgram is what one policy asks of one router node, in the terms the
@@ -193,9 +193,108 @@ export const nodeProgram = z.strictObject({
 });
 export type NodeProgram = z.infer<typeof nodeProgram>;
 
+/**
+ * sha256 of `canonicalJson({ metadata, spec })`, with the JSON written straight
+ * into the hash. canonicalJson builds a sorted copy of every object and then
+ * one string of the whole program: for 100k map entries that garbage costs
+ * more than hashing, and the agent hashes every program PUT to it.
+ */
 export function programHash(metadata: NodeProgram["metadata"], spec: NodeProgramSpec): string {
-  return sha256(canonicalJson({ metadata, spec }));
+  const out = new HashWriter();
+  writeCanonical({ metadata, spec }, out);
+  return out.digest();
 }
+
+/** Text hashed in pieces of about 64 KiB; a piece is never split, so a surrogate pair stays whole. */
+class HashWriter {
+  private readonly hash = createHash("sha256");
+  private pending = "";
+
+  write(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= 65_536) {
+      this.hash.update(this.pending);
+      this.pending = "";
+    }
+  }
+
+  digest(): string {
+    this.hash.update(this.pending);
+    return this.hash.digest("hex");
+  }
+}
+
+/** The text canonicalJson gives for JSON data (objects of any prototype are written as their own keys, as it does). */
+function writeCanonical(value: unknown, out: HashWriter): void {
+  if (typeof value === "number") {
+    // JSON.stringify's number form, without its generic entry: a map entry is mostly numbers.
+    out.write(Number.isFinite(value) ? String(value) : "null");
+    return;
+  }
+  if (typeof value !== "object" || value === null) {
+    out.write(JSON.stringify(value));
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.write("[");
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.write(",");
+      const item: unknown = value[i];
+      if (omitted(item)) out.write("null");
+      else writeCanonical(item, out);
+    }
+    out.write("]");
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  let first = true;
+  for (const key of canonicalKeyOrder(Object.keys(record))) {
+    const item = record[key];
+    if (omitted(item)) continue;
+    out.write(first ? "{" : ",");
+    out.write(quotedKey(key));
+    first = false;
+    writeCanonical(item, out);
+  }
+  out.write(first ? "{}" : "}");
+}
+
+/**
+ * Sorted keys as canonicalJson's rebuilt objects hold them: array-index keys
+ * ("0", "10") come first in numeric order in every JavaScript object, and
+ * `Object.keys` already lists them that way; the other keys sorted.
+ */
+function canonicalKeyOrder(keys: string[]): string[] {
+  if (keys.length < 2) return keys;
+  if (keys.length === 2 && !isArrayIndex(keys[0]!)) {
+    // Most records of a map entry have two fields; `<` orders by code unit, as sort() does.
+    return keys[1]! < keys[0]! ? [keys[1]!, keys[0]!] : keys;
+  }
+  let indices = 0;
+  while (indices < keys.length && isArrayIndex(keys[indices]!)) indices++;
+  if (indices === 0) return keys.sort();
+  return keys.slice(0, indices).concat(keys.slice(indices).sort());
+}
+
+function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  return first >= 48 && first <= 57 && /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+/** Member names repeat in every map entry (`app_id`, `class_id`); their JSON forms are kept, up to a bound. */
+const QUOTED = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key) + ":";
+    if (QUOTED.size < 1024) QUOTED.set(key, quoted);
+  }
+  return quoted;
+}
+
+/** Values JSON.stringify leaves out of objects (and writes as null in arrays). */
+const omitted = (v: unknown): boolean => v === undefined || typeof v === "function" || typeof v === "symbol";
 
 /** True when `program.hash` matches its content: a body was not edited after compiling. */
 export function hashMatches(program: NodeProgram): boolean {
