@@ -4,6 +4,7 @@ import { apply, applyUsage } from "./commands/apply";
 import { compile, compileUsage } from "./commands/compile";
 import { deleteCommand, deleteUsage } from "./commands/delete";
 import { get, getUsage } from "./commands/get";
+import { labUsage } from "./commands/lab";
 import { simulate, simulateUsage } from "./commands/simulate";
 import { validate, validateUsage } from "./commands/validate";
 import { EXIT, UsageError, type Io } from "./io";
@@ -17,6 +18,7 @@ const usage = [
   `  ${getUsage}`,
   `  ${deleteUsage}`,
   `  ${agentUsage}`,
+  `  ${labUsage}`,
 ].join("\n");
 
 /** Options of the commands that talk to an agent (apply, get, delete). */
