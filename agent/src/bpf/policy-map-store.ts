@@ -1,6 +1,6 @@
 import { LAYOUTS } from "../../../sdk/abi/layout";
 import { MAP_NAMES } from "../../../sdk/abi/constants";
-import { keyId, type MapsActual, type MapsWrites, type PolicyMapName } from "./maps-plan";
+import type { MapsActual, MapsWrites, PolicyMapName } from "./maps-plan";
 import type { NativeBpf } from "./native";
 import { PinnedMap } from "./pinned-map";
 import { POLICY_MAPS } from "./policy-maps";
@@ -16,6 +16,9 @@ const POLICY_GENERATION = LAYOUTS.config.fields.find((f) => f.c === "policy_gene
 
 /** Flows keep a copy of what they read from these; a write to either must bump policy_generation. */
 const COPIED: ReadonlySet<string> = new Set([MAP_NAMES.appPolicy, MAP_NAMES.qosClasses]);
+
+/** Byte strings (maps-plan `byteString`) back to back, as a batch call takes them. */
+const batch = (bytes: readonly string[]): Buffer => Buffer.from(bytes.join(""), "latin1");
 
 /** The policy maps and fos1_config as pinned under the pin root, each opened once. */
 export class PinnedPolicyMaps implements PolicyMapStore {
@@ -36,9 +39,19 @@ export class PinnedPolicyMaps implements PolicyMapStore {
   }
 
   read(): MapsActual {
-    const maps = new Map<PolicyMapName, Map<string, Buffer>>();
+    const maps = new Map<PolicyMapName, Map<string, string>>();
     for (const [name, map] of this.maps) {
-      maps.set(name, new Map(map.entries().map((e) => [keyId(e.key), e.value])));
+      const { keys, values, count } = map.dump();
+      const ks = map.info.keySize;
+      const vs = count === 0 ? 0 : values.length / count;
+      const held = new Map<string, string>();
+      for (let i = 0; i < count; i++) {
+        held.set(
+          keys.toString("latin1", i * ks, (i + 1) * ks),
+          values.toString("latin1", i * vs, (i + 1) * vs),
+        );
+      }
+      maps.set(name, held);
     }
     return { maps, config: this.config.lookup(CONFIG_KEY)! };
   }
@@ -51,8 +64,12 @@ export class PinnedPolicyMaps implements PolicyMapStore {
    * their copies (bpf/README.md, rule "Policy").
    */
   write(writes: MapsWrites): void {
-    for (const { map, upserts } of writes.maps) this.maps.get(map.name)!.upsert(upserts);
-    for (const { map, deletes } of [...writes.maps].reverse()) this.maps.get(map.name)!.delete(deletes);
+    for (const { map, upsertKeys, upsertValues } of writes.maps) {
+      this.maps.get(map.name)!.upsertBatch(batch(upsertKeys), batch(upsertValues), upsertKeys.length);
+    }
+    for (const { map, deletes } of [...writes.maps].reverse()) {
+      this.maps.get(map.name)!.deleteBatch(batch(deletes), deletes.length);
+    }
     if (writes.config) this.config.patch(CONFIG_KEY, writes.config.patch, 1, writes.config.mask);
     if (writes.maps.some((m) => COPIED.has(m.map.name))) this.bumpPolicyGeneration();
   }

@@ -19,8 +19,12 @@ export interface EntryCodec {
   readonly fields: readonly string[];
   /** Why `raw` cannot be stored in `field`, or undefined when it can. */
   check(field: string, raw: unknown): string | undefined;
-  /** Bytes of a record of checked fields; a field left out is 0. */
-  encode(record: Readonly<Record<string, Scalar>>): Buffer;
+  /**
+   * Writes the record's bytes at `at` (a field left out is 0) and returns how
+   * many fields it wrote, or -1 when `check` refuses one of them. Allocates
+   * nothing: a program may carry 100k entries.
+   */
+  write(record: Readonly<Record<string, unknown>>, out: Buffer, at: number): number;
   decode(bytes: Buffer): Record<string, Scalar>;
 }
 
@@ -48,14 +52,18 @@ function numberCodec(size: number, fields: readonly NumberField[]): EntryCodec {
       if (!f) return `unknown field (expected ${fields.map((x) => x.name).join(", ")})`;
       return rangeCheck(f, raw);
     },
-    encode(record) {
-      const buf = Buffer.alloc(size);
-      for (const f of fields) {
-        const v = (record[f.name] as number | undefined) ?? 0;
-        if (f.width === 1) buf.writeUInt8(v, f.offset);
-        else buf.writeUInt32LE(v, f.offset);
+    write(record, out, at) {
+      out.fill(0, at, at + size);
+      let written = 0;
+      for (const name in record) {
+        const f = byName.get(name);
+        const v = record[name];
+        if (!f || rangeCheck(f, v) !== undefined) return -1;
+        if (f.width === 1) out[at + f.offset] = v as number;
+        else out.writeUInt32LE(v as number, at + f.offset);
+        written++;
       }
-      return buf;
+      return written;
     },
     decode(bytes) {
       const out: Record<string, Scalar> = {};
@@ -92,31 +100,36 @@ function u32Codec(name: string): EntryCodec {
 }
 
 /**
- * An LPM-trie key from `ADDRESS/LENGTH` (IPv4 /n stored as /(96+n) of the
- * mapped address, host bits refused as sdk/abi `lpmPrefix` does), or the
- * reason it is not one. Written without zod: a program may carry 16k prefixes.
+ * Writes the LPM-trie key of `ADDRESS/LENGTH` at `at` (IPv4 /n stored as
+ * /(96+n) of the mapped address, host bits refused as sdk/abi `lpmPrefix`
+ * does), or returns the reason it is not one. Written without zod: a program
+ * may carry 16k prefixes.
  */
-function prefixBytes(text: string): Buffer | string {
+function writePrefix(text: string, out: Buffer, at: number): string | undefined {
   const slash = text.indexOf("/");
   const lenText = text.slice(slash + 1);
   if (slash < 0 || !/^\d{1,3}$/.test(lenText)) return `${JSON.stringify(text)}: expected ADDRESS/LENGTH`;
-  const out = Buffer.alloc(LAYOUTS.lpmKey.size);
+  const addr = at + 4;
   try {
-    writeAddress(text.slice(0, slash), out, 4);
+    writeAddress(text.slice(0, slash), out, addr);
   } catch (error) {
     return (error as Error).message;
   }
-  const v4 = out.readUInt32BE(4) === 0 && out.readUInt32BE(8) === 0 && out.readUInt32BE(12) === 0xffff;
+  const v4 =
+    out.readUInt32BE(addr) === 0 && out.readUInt32BE(addr + 4) === 0 && out.readUInt32BE(addr + 8) === 0xffff;
   const len = Number(lenText);
   if (len > (v4 ? 32 : 128)) return `${JSON.stringify(text)}: prefix length ${len} is too long`;
   const prefixlen = v4 ? 96 + len : len;
   for (let bit = prefixlen; bit < 128; bit++) {
-    if (out[4 + (bit >> 3)]! & (0x80 >> (bit & 7)))
+    if (out[addr + (bit >> 3)]! & (0x80 >> (bit & 7)))
       return `${JSON.stringify(text)}: host bits set beyond /${len}`;
   }
-  out.writeUInt32LE(prefixlen, 0);
-  return out;
+  out.writeUInt32LE(prefixlen, at);
+  return undefined;
 }
+
+/** Where `check` writes a prefix it only tests. */
+const checked = Buffer.alloc(LAYOUTS.lpmKey.size);
 
 /** An LPM-trie key written as `{ prefix: "10.10.200.0/24" }`. */
 const prefixCodec: EntryCodec = {
@@ -125,13 +138,17 @@ const prefixCodec: EntryCodec = {
   check(field, raw) {
     if (field !== "prefix") return "unknown field (expected prefix)";
     if (typeof raw !== "string") return "expected a prefix such as 10.0.0.0/8";
-    const bytes = prefixBytes(raw);
-    return typeof bytes === "string" ? bytes : undefined;
+    return writePrefix(raw, checked, 0);
   },
-  encode(record) {
-    const bytes = prefixBytes(record.prefix as string);
-    if (typeof bytes === "string") throw new Error(bytes);
-    return bytes;
+  write(record, out, at) {
+    out.fill(0, at, at + LAYOUTS.lpmKey.size);
+    let written = 0;
+    for (const field in record) {
+      const raw = record[field];
+      if (field !== "prefix" || typeof raw !== "string" || writePrefix(raw, out, at) !== undefined) return -1;
+      written++;
+    }
+    return written;
   },
   decode(bytes) {
     const { prefixlen, addr } = decode("lpmKey", bytes);

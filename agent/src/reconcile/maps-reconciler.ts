@@ -1,5 +1,13 @@
 import type { NodeProgram } from "../../../sdk/compile/node-program";
-import { desiredMaps, diffMaps, planWrites, type MapsActual, type MapsDesired } from "../bpf/maps-plan";
+import { desiredConfig } from "../bpf/config-settings";
+import {
+  desiredPolicyMaps,
+  diffMaps,
+  planWrites,
+  type DesiredPolicyMaps,
+  type MapsActual,
+  type MapsDesired,
+} from "../bpf/maps-plan";
 import type { PolicyMapStore } from "../bpf/policy-map-store";
 import type { ProgramDrift, Reconciler } from "./reconciler";
 
@@ -19,11 +27,29 @@ export interface MapsReconcilerOptions {
  */
 export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
   readonly subsystem = "maps" as const;
+  /** The policy maps of the last set of programs asked for, with the programs and their hashes then. */
+  private last?: {
+    readonly programs: readonly NodeProgram[];
+    readonly hashes: readonly string[];
+    readonly maps: DesiredPolicyMaps;
+  };
 
   constructor(private readonly options: MapsReconcilerOptions) {}
 
+  /**
+   * The reconcile loop asks for the same stored programs every pass; their
+   * policy maps (100k entries take a tenth of a second) are merged once, and
+   * only fos1_config, whose ifindexes follow the interfaces, is redone.
+   */
   desired(programs: readonly NodeProgram[]): MapsDesired {
-    return desiredMaps(programs, this.options.ifindex);
+    const last = this.last;
+    const same =
+      last !== undefined &&
+      last.programs.length === programs.length &&
+      programs.every((p, i) => p === last.programs[i] && p.hash === last.hashes[i]);
+    const maps = same ? last.maps : desiredPolicyMaps(programs);
+    if (!same) this.last = { programs: [...programs], hashes: programs.map((p) => p.hash), maps };
+    return { maps, config: desiredConfig(programs, this.options.ifindex) };
   }
 
   async read(): Promise<MapsActual> {

@@ -9,7 +9,13 @@ import {
 } from "@fos1/dpi/sdk/abi";
 import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
 import type { NodeProgram } from "@fos1/dpi/sdk/compile";
-import { desiredMaps, diffMaps, keyId, planWrites, type MapsActual } from "@fos1/dpi/agent/src/bpf/maps-plan";
+import {
+  byteString,
+  desiredMaps,
+  diffMaps,
+  planWrites,
+  type MapsActual,
+} from "@fos1/dpi/agent/src/bpf/maps-plan";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
 import { goldenProgram, program, rehash } from "./fixtures/programs";
 
@@ -20,7 +26,8 @@ const sensor = goldenProgram("sensor-branch-sensors");
 const golden = [fastPath, qos, routing, sensor];
 const ifindex = (name: string) => (name === "fos1-mirror" ? 7 : 0);
 
-const appKey = (id: number) => keyId(encodeU32(id));
+const appKey = (id: number) => byteString(encodeU32(id));
+const bytes = (s: string) => Buffer.from(s, "latin1");
 
 /** The kernel as it is after the writes of a plan, starting from empty maps and a zero fos1_config. */
 function applied(programs: readonly NodeProgram[]): MapsActual {
@@ -28,7 +35,7 @@ function applied(programs: readonly NodeProgram[]): MapsActual {
   const empty: MapsActual = { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) };
   const writes = planWrites(desired, empty);
   const maps = new Map(
-    writes.maps.map((m) => [m.map.name, new Map(m.upserts.map((u) => [keyId(u.key), u.value]))]),
+    writes.maps.map((m) => [m.map.name, new Map(m.upsertKeys.map((k, i) => [k, m.upsertValues[i]!]))]),
   );
   const config = Buffer.from(empty.config);
   for (let i = 0; i < config.length; i++)
@@ -61,15 +68,15 @@ describe("maps desired state from the golden programs", () => {
 
   it("encodes every key and value as sdk/abi does", () => {
     const writes = planWrites(desired, { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) });
-    const classes = writes.maps.find((m) => m.map.name === "fos1_qos_classes")!.upserts;
-    expect(classes.map((c) => decode("qosClass", c.value))).toContainEqual({
+    const classes = writes.maps.find((m) => m.map.name === "fos1_qos_classes")!.upsertValues;
+    expect(classes.map((c) => decode("qosClass", bytes(c)))).toContainEqual({
       skbPriority: 0x10011,
       dscp: 46,
     });
-    const segments = writes.maps.find((m) => m.map.name === "fos1_segments")!.upserts;
-    expect(segments.map((s) => s.key)).toContainEqual(encode("lpmKey", lpmPrefix("10.10.200.0/24")));
-    const routes = writes.maps.find((m) => m.map.name === "fos1_route_policy")!.upserts;
-    expect(routes.map((r) => r.key)).toContainEqual(encode("routeKey", { segmentId: 0, appId: 7 }));
+    const segments = writes.maps.find((m) => m.map.name === "fos1_segments")!.upsertKeys;
+    expect(segments).toContainEqual(byteString(encode("lpmKey", lpmPrefix("10.10.200.0/24"))));
+    const routes = writes.maps.find((m) => m.map.name === "fos1_route_policy")!.upsertKeys;
+    expect(routes).toContainEqual(byteString(encode("routeKey", { segmentId: 0, appId: 7 })));
     expect(writes.count).toBe(4 + 18 + 13 + 2 + 1 + 1 + 2 + 1);
   });
 
@@ -180,8 +187,8 @@ describe("maps diff and writes", () => {
 
   it("attributes a changed field to the program that owns that field", () => {
     const actual = applied(golden);
-    const policy = actual.maps.get("fos1_app_policy") as Map<string, Buffer>;
-    policy.set(appKey(9), encode("appPolicy", { classId: 19, flags: 2 }));
+    const policy = actual.maps.get("fos1_app_policy") as Map<string, string>;
+    policy.set(appKey(9), byteString(encode("appPolicy", { classId: 19, flags: 2 })));
     const desired = desiredMaps(golden, ifindex);
     expect(diffMaps(desired, actual)).toEqual([
       {
@@ -196,9 +203,9 @@ describe("maps diff and writes", () => {
 
   it("a missing shared entry is drift of every program naming it; a stray entry is deleted, nobody's drift", () => {
     const actual = applied(golden);
-    const policy = actual.maps.get("fos1_app_policy") as Map<string, Buffer>;
+    const policy = actual.maps.get("fos1_app_policy") as Map<string, string>;
     policy.delete(appKey(9));
-    policy.set(appKey(999), encode("appPolicy", { classId: 1, flags: 0 }));
+    policy.set(appKey(999), byteString(encode("appPolicy", { classId: 1, flags: 0 })));
     const desired = desiredMaps(golden, ifindex);
     const drift = diffMaps(desired, actual);
     expect(drift).toEqual([
@@ -217,8 +224,8 @@ describe("maps diff and writes", () => {
     ]);
     const writes = planWrites(desired, actual);
     const policyWrites = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
-    expect(policyWrites.upserts.map((u) => u.key)).toEqual([encodeU32(9)]);
-    expect(policyWrites.deletes).toEqual([encodeU32(999)]);
+    expect(policyWrites.upsertKeys).toEqual([appKey(9)]);
+    expect(policyWrites.deletes).toEqual([appKey(999)]);
   });
 
   it("removing a program deletes its keys and zeroes only its fields of shared keys", () => {
@@ -228,7 +235,7 @@ describe("maps diff and writes", () => {
     const policy = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
     // 5 fast-path-only apps deleted, the 4 shared ones rewritten without OFFLOAD_ALLOWED.
     expect(policy.deletes).toHaveLength(5);
-    expect(policy.upserts.map((u) => decode("appPolicy", u.value))).toEqual(
+    expect(policy.upsertValues.map((v) => decode("appPolicy", bytes(v)))).toEqual(
       Array(4).fill({ classId: 19, flags: 0 }),
     );
     expect(writes.maps.map((m) => m.map.name).sort()).toEqual([

@@ -1,13 +1,12 @@
 import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
 import type { MapsActual, MapsWrites, PolicyMapName } from "@fos1/dpi/agent/src/bpf/maps-plan";
-import { keyId } from "@fos1/dpi/agent/src/bpf/maps-plan";
 import type { PolicyMapStore } from "@fos1/dpi/agent/src/bpf/policy-map-store";
 import { MapsReconciler } from "@fos1/dpi/agent/src/reconcile/maps-reconciler";
-import { goldenProgram } from "./fixtures/programs";
+import { goldenProgram, rehash } from "./fixtures/programs";
 
 /** Policy maps in memory, applying writes as the pinned maps would and counting each entry written. */
 class MemoryMaps implements PolicyMapStore {
-  readonly maps = new Map<PolicyMapName, Map<string, Buffer>>();
+  readonly maps = new Map<PolicyMapName, Map<string, string>>();
   config = Buffer.alloc(LAYOUTS.config.size);
   entriesWritten = 0;
 
@@ -19,12 +18,12 @@ class MemoryMaps implements PolicyMapStore {
   }
 
   write(writes: MapsWrites): void {
-    for (const { map, upserts, deletes } of writes.maps) {
-      const m = this.maps.get(map.name) ?? new Map<string, Buffer>();
-      for (const u of upserts) m.set(keyId(u.key), Buffer.from(u.value));
-      for (const d of deletes) m.delete(keyId(d));
+    for (const { map, upsertKeys, upsertValues, deletes } of writes.maps) {
+      const m = this.maps.get(map.name) ?? new Map<string, string>();
+      upsertKeys.forEach((k, i) => m.set(k, upsertValues[i]!));
+      for (const d of deletes) m.delete(d);
       this.maps.set(map.name, m);
-      this.entriesWritten += upserts.length + deletes.length;
+      this.entriesWritten += upsertKeys.length + deletes.length;
     }
     if (writes.config) {
       const { patch, mask } = writes.config;
@@ -70,5 +69,33 @@ describe("MapsReconciler", () => {
     const before = store.entriesWritten;
     expect(await reconciler.apply(desired)).toBe(4);
     expect(store.entriesWritten - before).toBe(4);
+  });
+
+  it("merges the policy maps of an unchanged set of programs once; fos1_config follows the interfaces", () => {
+    let mirror = 7;
+    const reconciler = new MapsReconciler({ store: new MemoryMaps(), ifindex: () => mirror });
+    const sensor = goldenProgram("sensor-branch-sensors");
+    const first = reconciler.desired([...programs, sensor]);
+    mirror = 9;
+    const again = reconciler.desired([...programs, sensor]);
+    expect(again.maps).toBe(first.maps);
+    expect(again.config.get("mirror_ifindex")?.value).toBe(9);
+
+    // A program replaced by an edited one, in place or as a new object, is merged again.
+    const edited = rehash(programs[0]!, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 10));
+    const changed = reconciler.desired([edited, ...programs.slice(1), sensor]);
+    expect(changed.maps).not.toBe(first.maps);
+    const dscps = [...changed.maps.get("fos1_qos_classes")!.values()].map((e) => e.values.dscp);
+    expect(dscps).toContain(10);
+    const inPlace = [edited, ...programs.slice(1), sensor];
+    Object.assign(
+      edited,
+      rehash(edited, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 12)),
+    );
+    const dscpsAfter = [...reconciler.desired(inPlace).maps.get("fos1_qos_classes")!.values()].map(
+      (e) => e.values.dscp,
+    );
+    expect(dscpsAfter).toContain(12);
+    expect(reconciler.desired(programs).maps.get("fos1_app_policy")!.size).toBe(18);
   });
 });
