@@ -7,12 +7,13 @@ import { collectingSink, tempDir, waitFor } from "./ingest-harness";
 
 // Stands in for `fos1-ndpi-sensor -i IFACE` where capturing needs no privileges: records
 // its arguments, prints the classified lines the real sensor printed for a capture, runs
-// until told to stop, and on SIGTERM prints the flow ends, as the real sensor does.
+// until told to stop, and on SIGTERM prints the flow ends, as the real sensor does. The
+// handler comes first: the test may stop it as soon as it has read the classified lines.
 const STAND_IN = (dir: string) => `#!${process.execPath}
 const fs = require("node:fs");
 fs.appendFileSync(${JSON.stringify(join(dir, "args"))}, JSON.stringify(process.argv.slice(2)) + "\\n");
-process.stdout.write(fs.readFileSync(${JSON.stringify(join(dir, "classified.jsonl"))}));
 process.on("SIGTERM", () => process.stdout.write(fs.readFileSync(${JSON.stringify(join(dir, "end.jsonl"))}), () => process.exit(0)));
+process.stdout.write(fs.readFileSync(${JSON.stringify(join(dir, "classified.jsonl"))}));
 setInterval(() => undefined, 1000);
 `;
 
