@@ -194,6 +194,9 @@ export class ReconcileEngine {
    */
   reconcile(): Promise<ReconcilePass> {
     return this.queue.run(async () => {
+      // A pass that waited behind a PUT or DELETE starts on the next turn of the event
+      // loop: reading 100k map entries must not hold back that request's answer.
+      await new Promise((resolve) => setImmediate(resolve));
       const programs = this.sortedPrograms();
       const writes = noWrites();
       const failed: Subsystem[] = [];

@@ -300,6 +300,20 @@ describe("ReconcileEngine start-up, state and drift", () => {
     expect((await engine.reconcile()).writes).toEqual({ maps: 0, nftables: 0, tc: 0, ip: 0 });
   });
 
+  it("lets a PUT's caller have its answer before a pass queued behind the PUT reads the kernel", async () => {
+    const { engine, kernel } = await readyEngine();
+    const order: string[] = [];
+    const put = engine.put(qos).then(() => order.push("put answered"));
+    const passed = engine.reconcile().then(() => order.push("pass done"));
+    const applies = kernel.maps.applies;
+    await put;
+    // The caller continues (and the agent sends the answer) with the pass not started yet.
+    expect(kernel.maps.applies).toBe(applies + 1);
+    await passed;
+    expect(order).toEqual(["put answered", "pass done"]);
+    expect(kernel.maps.applies).toBe(applies + 2);
+  });
+
   it("answers undefined for programs it does not hold", async () => {
     const { engine } = await readyEngine();
     expect(await engine.state("qos-nothing")).toBeUndefined();
