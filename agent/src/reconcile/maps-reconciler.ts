@@ -27,28 +27,28 @@ export interface MapsReconcilerOptions {
  */
 export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
   readonly subsystem = "maps" as const;
-  /** The policy maps of the last set of programs asked for, with the programs and their hashes then. */
-  private last?: {
-    readonly programs: readonly NodeProgram[];
-    readonly hashes: readonly string[];
-    readonly maps: DesiredPolicyMaps;
-  };
+  /** The policy maps of the last set of programs asked for, and which programs (name and hash) they were. */
+  private last?: { readonly programs: readonly string[]; readonly maps: DesiredPolicyMaps };
 
   constructor(private readonly options: MapsReconcilerOptions) {}
 
   /**
-   * The reconcile loop asks for the same stored programs every pass; their
-   * policy maps (100k entries take a tenth of a second) are merged once, and
-   * only fos1_config, whose ifindexes follow the interfaces, is redone.
+   * The policy maps are merged once per set of programs: the reconcile loop
+   * asks for the same stored programs every pass, and a PUT of an unchanged
+   * program for the same again (100k entries take a tenth of a second). A
+   * program is known by its name and hash, which the engine has checked
+   * against its content before any program reaches a reconciler. fos1_config,
+   * whose ifindexes follow the interfaces, is merged every time.
    */
   desired(programs: readonly NodeProgram[]): MapsDesired {
+    const ids = programs.map((p) => `${p.metadata.name} ${p.hash}`);
     const last = this.last;
     const same =
       last !== undefined &&
-      last.programs.length === programs.length &&
-      programs.every((p, i) => p === last.programs[i] && p.hash === last.hashes[i]);
+      last.programs.length === ids.length &&
+      ids.every((id, i) => id === last.programs[i]);
     const maps = same ? last.maps : desiredPolicyMaps(programs);
-    if (!same) this.last = { programs: [...programs], hashes: programs.map((p) => p.hash), maps };
+    if (!same) this.last = { programs: ids, maps };
     return { maps, config: desiredConfig(programs, this.options.ifindex) };
   }
 

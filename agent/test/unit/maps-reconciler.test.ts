@@ -81,6 +81,8 @@ describe("MapsReconciler", () => {
     expect(again.maps).toBe(first.maps);
     expect(again.config.get("mirror_ifindex")?.value).toBe(9);
 
+    // The same programs as new objects (a PUT of an unchanged program) are the same programs.
+    expect(reconciler.desired(structuredClone([...programs, sensor])).maps).toBe(first.maps);
     // A program replaced by an edited one, in place or as a new object, is merged again.
     const edited = rehash(programs[0]!, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 10));
     const changed = reconciler.desired([edited, ...programs.slice(1), sensor]);
