@@ -161,12 +161,22 @@ export class RuntimeMaps {
 
   /** Deletes blocks whose expiry has passed (the programs ignore them but never delete them); returns them. */
   pruneExpiredBlocks(nowNs: bigint = monotonicNs()): BlockEntry[] {
-    const expired = this.blockEntries().filter((b) => b.expiresNs !== 0n && b.expiresNs <= nowNs);
+    const out: BlockEntry[] = [];
     for (const scope of ["source", "destination", "flow"] as const) {
-      const targets = expired.filter((b) => b.scope === scope).map((b) => b.target);
-      if (targets.length > 0) this.blocks[scope].deleteBatch(this.blockKeys(scope, targets), targets.length);
+      const map = this.blocks[scope];
+      const expired = this.expiredKeys(map, 0, nowNs);
+      if (expired.length === 0) continue;
+      for (const { key, value } of expired) {
+        out.push({
+          scope,
+          target: scope === "flow" ? decode("flowKey", key) : decode("addr", key).addr,
+          expiresNs: value.readBigUInt64LE(0),
+          reason: value.readUInt32LE(8),
+        } as BlockEntry);
+      }
+      map.delete(expired.map((e) => e.key));
     }
-    return expired;
+    return out;
   }
 
   /**
@@ -385,10 +395,26 @@ export class RuntimeMaps {
 
   /** Deletes entries whose u64 expiry (at `offset` in the value) is set and has passed. */
   private pruneExpired(map: PinnedMap, offset: number, nowNs: bigint): number {
-    const expired = map.entries().filter((e) => {
-      const expires = e.value.readBigUInt64LE(offset);
-      return expires !== 0n && expires <= nowNs;
-    });
-    return map.delete(expired.map((e) => e.key));
+    const expired = this.expiredKeys(map, offset, nowNs);
+    return expired.length === 0 ? 0 : map.delete(expired.map((e) => e.key));
+  }
+
+  /**
+   * Entries whose u64 expiry (at `offset` in the value) is set and has
+   * passed. Runs every maintenance tick on the agent's event loop, so it reads
+   * the dump's bytes in place and makes objects only for what expired.
+   */
+  private expiredKeys(map: PinnedMap, offset: number, nowNs: bigint): { key: Buffer; value: Buffer }[] {
+    const { keys, values, count: n } = map.dump();
+    if (n === 0) return [];
+    const ks = keys.length / n;
+    const vs = values.length / n;
+    const out: { key: Buffer; value: Buffer }[] = [];
+    for (let i = 0; i < n; i++) {
+      const expires = values.readBigUInt64LE(i * vs + offset);
+      if (expires !== 0n && expires <= nowNs)
+        out.push({ key: keys.subarray(i * ks, (i + 1) * ks), value: values.subarray(i * vs, (i + 1) * vs) });
+    }
+    return out;
   }
 }
