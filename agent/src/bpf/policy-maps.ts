@@ -53,14 +53,21 @@ function numberCodec(size: number, fields: readonly NumberField[]): EntryCodec {
       return rangeCheck(f, raw);
     },
     write(record, out, at) {
-      out.fill(0, at, at + size);
+      // Plain byte stores: this runs twice per entry, and Buffer.fill and
+      // writeUInt32LE validate their arguments on every call.
+      for (let i = at; i < at + size; i++) out[i] = 0;
       let written = 0;
       for (const name in record) {
         const f = byName.get(name);
         const v = record[name];
-        if (!f || rangeCheck(f, v) !== undefined) return -1;
-        if (f.width === 1) out[at + f.offset] = v as number;
-        else out.writeUInt32LE(v as number, at + f.offset);
+        if (!f || typeof v !== "number" || !Number.isInteger(v) || v < f.min || v > f.max) return -1;
+        const o = at + f.offset;
+        out[o] = v & 0xff;
+        if (f.width === 4) {
+          out[o + 1] = (v >>> 8) & 0xff;
+          out[o + 2] = (v >>> 16) & 0xff;
+          out[o + 3] = v >>> 24;
+        }
         written++;
       }
       return written;

@@ -16,7 +16,9 @@ import {
   planWrites,
   type MapsActual,
 } from "@fos1/dpi/agent/src/bpf/maps-plan";
+import { POLICY_MAPS } from "@fos1/dpi/agent/src/bpf/policy-maps";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
+import fc from "fast-check";
 import { goldenProgram, program, rehash } from "./fixtures/programs";
 
 const qos = goldenProgram("qos-default-qos-policy");
@@ -268,4 +270,40 @@ it("flow keys are the same bytes as sdk/abi encodes", async () => {
   );
   for (const bad of ["10.0.0", "10.0.0.256", "010.0.0.1", "10..0.1", "x"])
     expect(() => addrKeys([bad])).toThrow();
+});
+
+describe("policy map codecs", () => {
+  const codecs = POLICY_MAPS.flatMap((m) => [m.key, m.value]);
+  const fields = fc.constantFrom(...new Set(codecs.flatMap((c) => c.fields)), "colour", "__proto__");
+  const values = fc.oneof(
+    fc.constantFrom(0, -0, 1, -1, 1.5, 63, 64, 255, 256, 0xffff, 0xffffffff, 2 ** 32, NaN, Infinity),
+    fc.integer({ min: -10, max: 2 ** 33 }),
+    fc.constantFrom("10.0.0.0/8", "10.0.0.1/8", "2001:db8::/32", "::ffff:10.1.0.0/112", "10.0.0.0", "7", ""),
+    fc.constantFrom(null, true, {}, []),
+  );
+
+  it("write refuses exactly the records check refuses, and writes what sdk/abi decodes back", () => {
+    const out = Buffer.alloc(64);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...codecs),
+        fc.dictionary(fields, values, { maxKeys: 3 }),
+        (codec, record) => {
+          const refused = Object.entries(record).some(([f, v]) => codec.check(f, v) !== undefined);
+          const written = codec.write(record, out, 3);
+          expect(written < 0).toBe(refused);
+          if (refused) return;
+          expect(written).toBe(Object.keys(record).length);
+          const decoded = codec.decode(out.subarray(3, 3 + codec.size));
+          for (const [f, v] of Object.entries(record)) {
+            if (f === "prefix") expect(lpmPrefix(decoded.prefix as string)).toEqual(lpmPrefix(v as string));
+            else expect([f, decoded[f] === v]).toEqual([f, true]); // -0 is stored as 0
+          }
+          for (const f of codec.fields.filter((f) => !(f in record) && f !== "prefix"))
+            expect(decoded[f]).toBe(0);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });
