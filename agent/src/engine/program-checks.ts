@@ -110,47 +110,26 @@ function checkClasses(device: NodeProgram["spec"]["tc"][number], at: string): Pr
   return problems;
 }
 
-/** Where a program holds state, part by part, and the subsystem each part is programmed by. */
-function partsOf(program: NodeProgram): { readonly subsystem: Subsystem; readonly path: string }[] {
-  const { spec } = program;
-  const parts: { subsystem: Subsystem; path: string }[] = [];
-  for (const [map, entries] of Object.entries(spec.maps)) {
-    if (entries.length > 0) parts.push({ subsystem: "maps", path: `spec.maps.${map}` });
-  }
-  if (Object.values(spec.config).some((v) => v !== undefined))
-    parts.push({ subsystem: "maps", path: "spec.config" });
-  if (spec.nftables) parts.push({ subsystem: "nftables", path: "spec.nftables" });
-  if (spec.tc.length > 0) parts.push({ subsystem: "tc", path: "spec.tc" });
-  if (spec.ipRules.length > 0) parts.push({ subsystem: "ip", path: "spec.ipRules" });
-  if (spec.routes.length > 0) parts.push({ subsystem: "ip", path: "spec.routes" });
-  return parts;
-}
-
-/**
- * The subsystems whose state the programs decide: all that replacing one of
- * them by the other, or removing it, can change. Besides its parts, a
- * program's fast-path policy turns fos1_config's offload switch on (maps).
- */
-export function subsystemsOf(...programs: (NodeProgram | undefined)[]): Set<Subsystem> {
-  const subsystems = new Set<Subsystem>();
-  for (const program of programs) {
-    if (!program) continue;
-    for (const part of partsOf(program)) subsystems.add(part.subsystem);
-    if (program.spec.runtime.fastPath) subsystems.add("maps");
-  }
-  return subsystems;
-}
-
 /**
  * The parts of a program this agent has no reconciler for. Accepting them
  * would report success for state the kernel never got, so such a PUT is
  * refused instead (422) until the subsystem is wired.
  */
 export function unsupportedParts(program: NodeProgram, wired: ReadonlySet<Subsystem>): Problem[] {
-  return partsOf(program)
-    .filter((part) => !wired.has(part.subsystem))
-    .map(({ subsystem, path }) => ({
-      path,
-      message: `this agent has no ${subsystem} reconciler; it cannot apply this`,
-    }));
+  const problems: Problem[] = [];
+  const { spec } = program;
+  const missing = (subsystem: Subsystem, path: string) => {
+    if (!wired.has(subsystem)) {
+      problems.push({ path, message: `this agent has no ${subsystem} reconciler; it cannot apply this` });
+    }
+  };
+  for (const [map, entries] of Object.entries(spec.maps)) {
+    if (entries.length > 0) missing("maps", `spec.maps.${map}`);
+  }
+  if (Object.values(spec.config).some((v) => v !== undefined)) missing("maps", "spec.config");
+  if (spec.nftables) missing("nftables", "spec.nftables");
+  if (spec.tc.length > 0) missing("tc", "spec.tc");
+  if (spec.ipRules.length > 0) missing("ip", "spec.ipRules");
+  if (spec.routes.length > 0) missing("ip", "spec.routes");
+  return problems;
 }

@@ -7,7 +7,7 @@ import { ConflictError, type Reconciler, type Subsystem } from "../reconcile/rec
 import { SerialQueue } from "../serial-queue";
 import type { StoredProgram } from "../store/program-store";
 import { ApplyFailedError, NotReadyError, RejectedError } from "./errors";
-import { checkProgram, subsystemsOf, unsupportedParts, type NodeFacts } from "./program-checks";
+import { checkProgram, unsupportedParts, type NodeFacts } from "./program-checks";
 
 /** The order a change is applied in: classification state first, then what acts on it. */
 export const SUBSYSTEM_ORDER: readonly Subsystem[] = ["maps", "nftables", "tc", "ip"];
@@ -130,11 +130,10 @@ export class ReconcileEngine {
       const previous = this.programs.get(name);
       const before = this.sortedPrograms();
       const after = this.sortedPrograms(program);
-      const touched = subsystemsOf(previous?.program, program);
-      const writes = await this.transition(after, before, "apply", touched);
+      const writes = await this.transition(after, before, "apply");
       if (previous?.program.hash !== program.hash) {
         const stored: StoredProgram = { program, appliedAt: this.now().toISOString() };
-        await this.persist(() => this.options.store.save(stored), before, after, touched);
+        await this.persist(() => this.options.store.save(stored), before, after);
         this.programs.set(name, stored);
         this.changes++;
         this.options.metrics.programs.set(this.programs.size);
@@ -151,9 +150,8 @@ export class ReconcileEngine {
       if (!previous) return undefined;
       const before = this.sortedPrograms();
       const after = before.filter((p) => p.metadata.name !== name);
-      const touched = subsystemsOf(previous.program);
-      const writes = await this.transition(after, before, "delete", touched);
-      await this.persist(() => this.options.store.remove(name), before, after, touched);
+      const writes = await this.transition(after, before, "delete");
+      await this.persist(() => this.options.store.remove(name), before, after);
       this.programs.delete(name);
       this.changes++;
       this.options.metrics.programs.set(this.programs.size);
@@ -248,29 +246,22 @@ export class ReconcileEngine {
   }
 
   /**
-   * Applies `next` subsystem by subsystem, to the `touched` subsystems: those
-   * the changed program holds state in, before or after. The others' desired
-   * state is the same for `next` and `previous`, so the change has nothing
-   * to write there; their drift is the reconcile loop's to repair, and reading
-   * them (an `nft`, `tc` or `ip` process each) would only delay the answer.
-   * Desired states are all computed first, so a conflict is found before
-   * anything is written.
+   * Applies `next` subsystem by subsystem. Desired states are all computed
+   * first, so a conflict is found before anything is written.
    */
   private async transition(
     next: readonly NodeProgram[],
     previous: readonly NodeProgram[],
     cause: string,
-    touched: ReadonlySet<Subsystem>,
   ): Promise<Writes> {
-    const reconcilers = this.reconcilers.filter((r) => touched.has(r.subsystem));
-    const desired = reconcilers.map((r) => desiredOf(r, next));
+    const desired = this.reconcilers.map((r) => desiredOf(r, next));
     const writes = noWrites();
-    for (const [i, reconciler] of reconcilers.entries()) {
+    for (const [i, reconciler] of this.reconcilers.entries()) {
       try {
         writes[reconciler.subsystem] += await reconciler.apply(desired[i]);
       } catch (error) {
         this.options.metrics.countWrites(writes, cause);
-        const rolledBack = await this.rollBack(reconcilers.slice(0, i + 1), previous);
+        const rolledBack = await this.rollBack(i, previous);
         throw new ApplyFailedError(reconciler.subsystem, error, rolledBack);
       }
     }
@@ -278,11 +269,11 @@ export class ReconcileEngine {
     return writes;
   }
 
-  /** Re-applies `previous` to the subsystems a transition changed, latest first. */
-  private async rollBack(changed: readonly Reconciler[], previous: readonly NodeProgram[]): Promise<boolean> {
+  /** Re-applies `previous` to the subsystems up to and including `failedAt`, latest first. */
+  private async rollBack(failedAt: number, previous: readonly NodeProgram[]): Promise<boolean> {
     let ok = true;
     const writes = noWrites();
-    for (const reconciler of [...changed].reverse()) {
+    for (const reconciler of this.reconcilers.slice(0, failedAt + 1).reverse()) {
       try {
         writes[reconciler.subsystem] = await reconciler.apply(reconciler.desired(previous));
       } catch (error) {
@@ -299,13 +290,12 @@ export class ReconcileEngine {
     write: () => Promise<void>,
     before: readonly NodeProgram[],
     after: readonly NodeProgram[],
-    touched: ReadonlySet<Subsystem>,
   ): Promise<void> {
     try {
       await write();
     } catch (error) {
       this.options.log.error("persisting failed; restoring the previous state", { error });
-      await this.transition(before, after, "rollback", touched);
+      await this.transition(before, after, "rollback");
       throw error;
     }
   }

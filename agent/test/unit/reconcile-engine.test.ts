@@ -5,8 +5,7 @@ import { AgentMetrics } from "@fos1/dpi/agent/src/metrics";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
 import type { StoredProgram } from "@fos1/dpi/agent/src/store/program-store";
 import { fakeKernel } from "./fixtures/fake-reconciler";
-import { subsystemsOf } from "@fos1/dpi/agent/src/engine/program-checks";
-import { branchRouter1, goldenProgram, kernelProgram, nftProgram, rehash } from "./fixtures/programs";
+import { branchRouter1, goldenProgram, nftProgram, rehash } from "./fixtures/programs";
 
 /** Keeps programs in memory; `failures` makes the next saves/removes throw like a full disk. */
 class MemoryStore implements ProgramPersistence {
@@ -57,64 +56,16 @@ const qos = goldenProgram("qos-default-qos-policy");
 const routing = goldenProgram("routing-application-routing");
 const fastPath = goldenProgram("fastpath-branch-fast-path");
 const firewall = goldenProgram("firewall-branch-firewall");
-const sample = kernelProgram("firewall-sample", "router-1", {
-  name: "isp1",
-  device: "wan1",
-  gateway: "198.51.100.1",
-  table: 101,
-  mark: 0x10,
-  bandwidthBps: 100_000_000,
-});
 
 describe("ReconcileEngine put", () => {
   it("applies maps, nftables, tc, ip in that order and reports each subsystem's writes", async () => {
     const { engine, kernel } = await readyEngine();
-    const all = rehash(routing, (p) => {
-      p.metadata.name = "everything";
-      p.spec.maps = qos.spec.maps;
-      p.spec.nftables = { table: "fos1_everything", ruleset: "table inet fos1_everything {\n}\n" };
-      p.spec.tc = qos.spec.tc;
-    });
-    const result = await engine.put(all);
-    expect(kernel.order).toEqual(["maps", "nftables", "tc", "ip"]);
-    // 13 app_policy class_ids + 4 classes x 2 fields, one table, one HTB tree per uplink, rules and routes.
-    expect(result.writes).toEqual({
-      maps: 21,
-      nftables: 1,
-      tc: qos.spec.tc.length,
-      ip: routing.spec.ipRules.length + routing.spec.routes.length,
-    });
-    expect(result.name).toBe("everything");
-    expect(result.hash).toBe(all.hash);
-  });
-
-  it("applies only the subsystems the program holds state in, before or after; the loop repairs the others", async () => {
-    const { engine, kernel } = await readyEngine();
-    await engine.put(firewall);
-    kernel.nftables.kernel.clear();
-    kernel.order.length = 0;
     const result = await engine.put(qos);
-    expect(kernel.order).toEqual(["maps", "tc"]);
+    expect(kernel.order).toEqual(["maps", "nftables", "tc", "ip"]);
+    // 13 app_policy class_ids + 4 classes x 2 fields, and one HTB tree per uplink.
     expect(result.writes).toEqual({ maps: 21, nftables: 0, tc: qos.spec.tc.length, ip: 0 });
-    // qos without its HTB trees: tc is still applied, to remove them.
-    kernel.order.length = 0;
-    await engine.put(rehash(qos, (p) => (p.spec.tc = [])));
-    expect(kernel.order).toEqual(["maps", "tc"]);
-    expect(kernel.tc.kernel.size).toBe(0);
-    kernel.order.length = 0;
-    await engine.delete(qos.metadata.name);
-    expect(kernel.order).toEqual(["maps"]);
-    expect((await engine.reconcile()).writes.nftables).toBe(1);
-  });
-
-  it("counts a fast-path policy as maps state: it turns fos1_config's offload switch on", () => {
-    const runtimeOnly = rehash(fastPath, (p) => {
-      p.spec.maps = {};
-      p.spec.config = {};
-    });
-    expect([...subsystemsOf(runtimeOnly)]).toEqual(["maps"]);
-    expect([...subsystemsOf(undefined, sample)].sort()).toEqual(["ip", "nftables", "tc"]);
-    expect([...subsystemsOf(qos, routing)].sort()).toEqual(["ip", "maps", "tc"]);
+    expect(result.name).toBe("qos-default-qos-policy");
+    expect(result.hash).toBe(qos.hash);
   });
 
   it("writes nothing when the same program is put again and the kernel holds it", async () => {
@@ -190,8 +141,8 @@ describe("ReconcileEngine put", () => {
     expect(error).toBeInstanceOf(ApplyFailedError);
     expect((error as ApplyFailedError).subsystem).toBe("tc");
     expect((error as ApplyFailedError).rolledBack).toBe(true);
-    // Forward maps, tc (fails); back tc, maps. qos holds nothing in nftables or ip.
-    expect(kernel.order).toEqual(["maps", "tc", "tc", "maps"]);
+    // Forward maps, nftables, tc (fails); back tc, nftables, maps.
+    expect(kernel.order).toEqual(["maps", "nftables", "tc", "tc", "nftables", "maps"]);
     expect(kernel.snapshot()).toEqual(before);
     expect(store.files.get(qos.metadata.name)?.program.hash).toBe(qos.hash);
     const rollbacks = (await metric(metrics, "fos1_agent_kernel_writes_total")).filter(
