@@ -63,6 +63,13 @@ export const agentConfig = z.strictObject({
        * @default 15s
        */
       offloadLease: duration.optional(),
+      /**
+       * How long the fast path reuses a flow's route lookup (next hop, MACs,
+       * MTU) before asking the FIB again: a route or neighbour change reaches
+       * offloaded flows within it.
+       * @default 1s
+       */
+      nexthopCache: duration.optional(),
     })
     .default({ pinRoot: DEFAULT_PIN_ROOT, objectsDir: "/usr/lib/fos1-dpi/bpf" }),
   /** This node's interfaces; programs naming any other interface are refused. */

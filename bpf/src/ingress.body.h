@@ -289,7 +289,9 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	dir = src_is_a == !!(f->flags & FOS1_FLOW_F_ORIG_A) ? FOS1_DIR_ORIG : FOS1_DIR_REPLY;
 	__sync_fetch_and_add(&f->packets[dir], 1);
 	__sync_fetch_and_add(&f->bytes[dir], skb->len);
-	f->last_seen_ns = now;
+	/* The coarse clock ticks every few ms: most packets of a busy flow need no store here. */
+	if (f->last_seen_ns != now)
+		f->last_seen_ns = now;
 #if FOS1_SIDE_LAN
 	apply_marks(skb, cfg, f);
 #endif

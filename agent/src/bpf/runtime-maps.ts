@@ -368,6 +368,20 @@ export class RuntimeMaps {
     this.config.patch(CONFIG_KEY, patch, 1, mask);
   }
 
+  /**
+   * How long the fast path reuses a flow's FIB result (next hop, MACs, MTU)
+   * before looking the route up again; 0 looks it up for every packet.
+   * Writes `nexthop_ttl_ns` and nothing else.
+   */
+  setNexthopTtl(ttlNs: bigint): void {
+    const mask = Buffer.alloc(CONFIG.size);
+    const patch = Buffer.alloc(CONFIG.size);
+    const member = at("config", "nexthop_ttl_ns");
+    mask.fill(0xff, member, member + 8);
+    patch.writeBigUInt64LE(ttlNs, member);
+    this.config.patch(CONFIG_KEY, patch, 1, mask);
+  }
+
   close(): void {
     for (const m of [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats])
       m.close();

@@ -10,6 +10,9 @@ import { DEFAULT_OFFLOAD_LEASE_MS, keepOffloadLease } from "./offload-lease";
 import { PinnedPolicyMaps } from "./policy-map-store";
 import { RuntimeMaps } from "./runtime-maps";
 
+/** How long an offloaded flow's route lookup is reused: a route or neighbour change reaches it within this. */
+export const DEFAULT_NEXTHOP_CACHE_MS = 1000;
+
 export interface StartedDataPlane {
   readonly plane: DataPlane;
   /** The runtime writers (blocks, flow verdicts, destinations) for the rest of the agent. */
@@ -47,6 +50,7 @@ export function startDataPlane(config: AgentConfig, log: Logger): StartedDataPla
     log,
   });
   const runtime = RuntimeMaps.open(bpf, pinRoot);
+  runtime.setNexthopTtl(BigInt(config.bpf.nexthopCache ?? DEFAULT_NEXTHOP_CACHE_MS) * 1_000_000n);
   const lease = keepOffloadLease(runtime, config.bpf.offloadLease ?? DEFAULT_OFFLOAD_LEASE_MS, log);
   const reconciler = new MapsReconciler({
     store: PinnedPolicyMaps.open(bpf, pinRoot),

@@ -118,6 +118,8 @@ describe("the agent's eBPF maps in a router namespace", () => {
     const c = await config(lab);
     expect(c).toMatchObject({ flags: CFG_OFFLOAD_ENABLED, sampleOneIn: 64, fwmarkMask: 0xf0 });
     expect(c.reinspectAfterNs).toBe(300_000_000_000n);
+    // The agent's default next-hop cache: what the fast-path benchmarks measure is what nodes run.
+    expect(c.nexthopTtlNs).toBe(1_000_000_000n);
     expect(c.offloadLeaseUntilNs).toBeGreaterThan(0n);
 
     for (const p of [qos, routing, fastPath]) {
