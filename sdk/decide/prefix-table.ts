@@ -1,47 +1,61 @@
 import { addressBytes } from "../abi/address";
 
-interface Entry<T> {
-  readonly bytes: Buffer;
-  /** Prefix length over the 16-byte (IPv4-mapped) form, as the kernel's LPM tries hold it. */
-  readonly bits: number;
-  readonly value: T;
+/** The first `bits` bits of a 16-byte address, as a string key (the rest zeroed). */
+function maskedKey(bytes: Buffer, bits: number): string {
+  const out = Buffer.from(bytes);
+  const whole = bits >> 3;
+  if (whole < 16) {
+    out[whole] &= (0xff << (8 - (bits & 7))) & 0xff;
+    out.fill(0, whole + 1);
+  }
+  return out.toString("latin1");
 }
 
 /**
  * Longest-prefix match over IPv4 and IPv6, with the same IPv4-mapped keys the
  * eBPF LPM tries use, so user space and the data plane agree on every lookup.
+ * One hash table per prefix length: a lookup costs one probe per distinct
+ * length, whatever the number of prefixes (policies can hold 100k of them, and
+ * the agent decides every DPI event with these tables).
  */
 export class PrefixTable<T> {
-  private readonly entries: Entry<T>[] = [];
+  private readonly byLength = new Map<number, Map<string, T>>();
+  /** Distinct prefix lengths, longest first. */
+  private lengths: number[] = [];
+  private count = 0;
 
   constructor(prefixes: Iterable<readonly [string, T]> = []) {
     for (const [prefix, value] of prefixes) this.add(prefix, value);
   }
 
+  /** Adds a prefix; the first value given for a prefix stays. */
   add(prefix: string, value: T): void {
     const [address, length] = prefix.split("/");
     const v4 = !address.includes(":");
     const bits = (v4 ? 96 : 0) + (length === undefined ? (v4 ? 32 : 128) : Number(length));
-    this.entries.push({ bytes: addressBytes(address), bits, value });
-    this.entries.sort((a, b) => b.bits - a.bits);
+    let table = this.byLength.get(bits);
+    if (!table) {
+      table = new Map();
+      this.byLength.set(bits, table);
+      this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
+    }
+    const key = maskedKey(addressBytes(address), bits);
+    if (table.has(key)) return;
+    table.set(key, value);
+    this.count++;
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.count;
   }
 
   /** The value of the longest prefix containing `address`, if any. */
   lookup(address: string): T | undefined {
     const bytes = addressBytes(address);
-    return this.entries.find((e) => matches(bytes, e.bytes, e.bits))?.value;
+    for (const bits of this.lengths) {
+      const value = this.byLength.get(bits)!.get(maskedKey(bytes, bits));
+      if (value !== undefined) return value;
+    }
+    return undefined;
   }
-}
-
-function matches(address: Buffer, prefix: Buffer, bits: number): boolean {
-  const whole = bits >> 3;
-  if (address.compare(prefix, 0, whole, 0, whole) !== 0) return false;
-  const rest = bits & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (address[whole] & mask) === (prefix[whole] & mask);
 }
