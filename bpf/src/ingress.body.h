@@ -292,15 +292,20 @@ int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 	/* The coarse clock ticks every few ms: most packets of a busy flow need no store here. */
 	if (f->last_seen_ns != now)
 		f->last_seen_ns = now;
-#if FOS1_SIDE_LAN
-	apply_marks(skb, cfg, f);
-#endif
 
 	if (f->state == FOS1_FLOW_OFFLOADED)
 		offload_check(cfg, f, now);
-	if (f->state == FOS1_FLOW_OFFLOADED)
-		return fastpath(skb, cfg, f, &p, dir, now);
-	mirror_inspected(skb, cfg, f);
+	if (f->state == FOS1_FLOW_OFFLOADED) {
+		ret = fastpath(skb, cfg, f, &p, dir, now);
+		if (ret != TC_ACT_OK)
+			return ret;
+	}
+#if FOS1_SIDE_LAN
+	/* Only packets the kernel routes need the marks: the fast path looks the route up with the flow's mark itself. */
+	apply_marks(skb, cfg, f);
+#endif
+	if (f->state != FOS1_FLOW_OFFLOADED)
+		mirror_inspected(skb, cfg, f);
 	return TC_ACT_OK;
 }
 
