@@ -157,6 +157,23 @@ describe("the fast path, driven by inspection through the agent", () => {
     expect((await flowOf(CLIENT, flow.sport))?.state).toBe("inspect");
   });
 
+  it("a record that arrives before its flow's first packet waits for the flow (a sensor can be faster than the table write)", async () => {
+    const flow: EveFlowRef = { src: CLIENT, sport: 41004, dst: SERVER, dport: 5001, proto: "UDP" };
+    const writer = await eveWriter(eveSocket);
+    try {
+      writer.write(eveFlow("ftp", flow));
+      await sleep(300);
+      expect(await flowOf(CLIENT, flow.sport)).toBeUndefined();
+      udpFlow(lab, CLIENT, flow.sport);
+      await until(
+        "the waiting classification applied",
+        async () => (await flowOf(CLIENT, flow.sport))?.app === "ftp",
+      );
+    } finally {
+      writer.destroy();
+    }
+  });
+
   it("relaxes conntrack's TCP window checks in the router while a fast-path policy is on, and restores them without one", async () => {
     const liberal = async () =>
       (await lab.exec(lab.ns.router, "cat", ["/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal"])).trim();
