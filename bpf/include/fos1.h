@@ -24,6 +24,7 @@
 #define FOS1_MAP_QOS_CLASSES "fos1_qos_classes"
 #define FOS1_MAP_APP_POLICY "fos1_app_policy"
 #define FOS1_MAP_ROUTE_POLICY "fos1_route_policy"
+#define FOS1_MAP_APP_DENY "fos1_app_deny"
 #define FOS1_MAP_SEGMENTS "fos1_segments"
 #define FOS1_MAP_INSPECT_SELECT "fos1_inspect_select"
 #define FOS1_MAP_CRITICAL "fos1_critical"
@@ -100,6 +101,14 @@ struct fos1_route_key {
 struct fos1_route_target {
 	__u32 mark;
 };
+
+/*
+ * fos1_app_deny: (segment_id, app_id) -> the number of the application-control
+ * rule that denies it. Keys are exact (segment_id 0 = a source in no segment;
+ * no "any" wildcard: first-match allow rules are already resolved). A flow
+ * whose application the destination cache names at its first packet is
+ * BLOCKED from that packet on; later classifications are the agent's.
+ */
 
 /* IPv4 prefix /n is stored as /(96+n) of its IPv4-mapped address. */
 struct fos1_lpm_key {

@@ -147,6 +147,13 @@ static __always_inline struct fos1_flow *flow_create(const struct fos1_config *c
 		nf.segment_id = seg ? *seg : 0;
 		nf.app_id = predicted_app(p, now);
 		nf.mark = route_mark(nf.segment_id, nf.app_id);
+		if (nf.app_id) {
+			struct fos1_route_key dk = { .segment_id = nf.segment_id, .app_id = nf.app_id };
+
+			/* Application control acts as soon as the application is named, here at the first packet. */
+			if (bpf_map_lookup_elem(&fos1_app_deny, &dk))
+				nf.state = FOS1_FLOW_BLOCKED;
+		}
 	}
 #endif
 	err = bpf_map_update_elem(&fos1_flows, key, &nf, BPF_NOEXIST);

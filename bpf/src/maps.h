@@ -44,6 +44,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fos1_route_policy SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FOS1_POLICY_MAX);
+	__type(key, struct fos1_route_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fos1_app_deny SEC(".maps");
+
 #define FOS1_LPM_MAP(name)                                      \
 	struct {                                                \
 		__uint(type, BPF_MAP_TYPE_LPM_TRIE);            \

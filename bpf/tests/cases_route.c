@@ -25,6 +25,59 @@ static int route_put(__u32 segment_id, __u32 app_id, __u32 mark)
 	return bpf_map_update_elem(map_fd(FOS1_MAP_ROUTE_POLICY), &k, &t, BPF_ANY);
 }
 
+static int app_deny_put(__u32 segment_id, __u32 app_id)
+{
+	struct fos1_route_key k = { .segment_id = segment_id, .app_id = app_id };
+	__u32 rule = 1;
+
+	return bpf_map_update_elem(map_fd(FOS1_MAP_APP_DENY), &k, &rule, BPF_ANY);
+}
+
+/* A guest flow whose destination the cache names as a denied application is dropped from its first packet. */
+static int denied_application_is_blocked_at_first_packet(void)
+{
+	struct pkt_spec s = tcp4(), reply = reversed(tcp4());
+	struct fos1_flow f;
+	struct run r;
+
+	CHECK_OK(lpm_put(FOS1_MAP_SEGMENTS, "10.1.0.0", 28, SEG_GUEST));
+	CHECK_OK(app_dest_put(SERVER4, APP_STREAMING, 0));
+	CHECK_OK(app_deny_put(SEG_GUEST, APP_STREAMING));
+	CHECK_OK(run_pkt(HOOK_LAN, &s, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	CHECK_EQ(r.mirrored, 0);
+	CHECK_OK(flow_get(&s, &f));
+	CHECK_EQ(f.state, FOS1_FLOW_BLOCKED);
+	CHECK_EQ(f.app_id, APP_STREAMING);
+	CHECK_EQ(stat_get(FOS1_STAT_BLOCKED), 1);
+	CHECK_OK(run_pkt(HOOK_UPLINK, &reply, &r));
+	CHECK_EQ(r.ret, TC_ACT_SHOT);
+	return 0;
+}
+
+/* The deny is per segment and per application: other segments, other applications and unnamed flows pass. */
+static int app_deny_is_exact_to_segment_and_application(void)
+{
+	struct pkt_spec other_seg = udp4(), other_app = udp4(), unnamed = udp4();
+	struct run r;
+
+	CHECK_OK(lpm_put(FOS1_MAP_SEGMENTS, "10.1.0.0", 28, SEG_GUEST));
+	CHECK_OK(app_dest_put(SERVER4, APP_STREAMING, 0));
+	CHECK_OK(app_dest_put("203.0.113.9", 8, 0));
+	CHECK_OK(app_deny_put(SEG_GUEST, APP_STREAMING));
+	other_seg.src = "10.1.0.100";
+	CHECK_OK(run_pkt(HOOK_LAN, &other_seg, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	other_app.dst = "203.0.113.9";
+	CHECK_OK(run_pkt(HOOK_LAN, &other_app, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	unnamed.dst = "203.0.113.10";
+	CHECK_OK(run_pkt(HOOK_LAN, &unnamed, &r));
+	CHECK_EQ(r.ret, TC_ACT_OK);
+	CHECK_EQ(stat_get(FOS1_STAT_BLOCKED), 0);
+	return 0;
+}
+
 static int fwmark_is_chosen_at_first_packet(void)
 {
 	struct pkt_spec s = tcp4();
@@ -145,6 +198,8 @@ static int offloaded_marked_flow_uses_the_policy_table(void)
 
 CASES(cases_route) = {
 	{ "fwmark_is_chosen_at_first_packet", fwmark_is_chosen_at_first_packet },
+	{ "denied_application_is_blocked_at_first_packet", denied_application_is_blocked_at_first_packet },
+	{ "app_deny_is_exact_to_segment_and_application", app_deny_is_exact_to_segment_and_application },
 	{ "fwmark_unchanged_after_app_map_changes", fwmark_unchanged_after_app_map_changes },
 	{ "segment_specific_route_wins", segment_specific_route_wins },
 	{ "expired_app_destination_is_ignored", expired_app_destination_is_ignored },

@@ -9,6 +9,7 @@ export const MAP_NAMES = {
   qosClasses: "fos1_qos_classes",
   appPolicy: "fos1_app_policy",
   routePolicy: "fos1_route_policy",
+  appDeny: "fos1_app_deny",
   segments: "fos1_segments",
   inspectSelect: "fos1_inspect_select",
   critical: "fos1_critical",

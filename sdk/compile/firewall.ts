@@ -1,7 +1,8 @@
 import { resolveApplications } from "../apps";
 import type { FirewallPolicy } from "../schema/firewall-policy";
 import type { Site } from "../schema/site";
-import type { RuntimeTables } from "./node-program";
+import { appControlRule } from "../decide/app-control";
+import type { MapEntry, RuntimeTables } from "./node-program";
 import { segmentIds } from "./routing";
 
 /** The nftables table a program owns: `fos1_` and the program name with '-' as '_'. */
@@ -73,4 +74,31 @@ export function compileFirewallRuntime(
       ...(rule.networkSegments ? { segmentIds: rule.networkSegments.map((n) => segments.get(n) ?? 0) } : {}),
     })),
   };
+}
+
+/**
+ * `fos1_app_deny`: every (source segment, application) that application
+ * control denies, with first-match already resolved (an allow rule before a
+ * deny leaves its segment out), so the kernel looks up one exact key when the
+ * destination cache names a flow's application at its first packet.
+ */
+export function compileAppDeny(firewall: NonNullable<RuntimeTables["firewall"]>, site: Site): MapEntry[] {
+  const segments: [number, string][] = [
+    [0, "no segment"],
+    ...[...segmentIds(site)].map(([n, id]) => [id, `segment ${n}`] as [number, string]),
+  ];
+  const apps = new Map(firewall.appControl.flatMap((r) => r.apps.map((a) => [a.appId, a.app] as const)));
+  const entries: MapEntry[] = [];
+  for (const [segmentId, where] of segments) {
+    for (const [appId, app] of [...apps].sort(([a], [b]) => a - b)) {
+      const rule = appControlRule(firewall, segmentId, appId);
+      if (rule?.action !== "deny") continue;
+      entries.push({
+        key: { segment_id: segmentId, app_id: appId },
+        value: { rule: firewall.appControl.indexOf(rule) + 1 },
+        note: `deny ${app} from ${where} (${rule.rule})`,
+      });
+    }
+  }
+  return entries;
 }

@@ -1,3 +1,4 @@
+import { MAP_NAMES as MAP } from "../abi/constants";
 import type { DpiSensor } from "../schema/dpi-sensor";
 import type { Fos1Document } from "../schema/documents";
 import type { FastPathPolicy } from "../schema/fast-path-policy";
@@ -8,7 +9,7 @@ import type { RoutingPolicy } from "../schema/routing-policy";
 import type { Site } from "../schema/site";
 import { checkAgainstSite } from "../schema/site-checks";
 import { compileFastPath } from "./fast-path";
-import { compileFirewallRuntime, compileNftRuleset } from "./firewall";
+import { compileAppDeny, compileFirewallRuntime, compileNftRuleset } from "./firewall";
 import {
   NODE_PROGRAM_API_VERSION,
   programHash,
@@ -82,10 +83,14 @@ export function compileProgram(doc: PolicyDocument, site: Site, nodeName: string
       spec.runtime = { fastPath: fast.runtime };
       break;
     }
-    case "FirewallPolicy":
+    case "FirewallPolicy": {
+      const firewall = compileFirewallRuntime(doc, site);
       spec.nftables = compileNftRuleset(programName(doc));
-      spec.runtime = { firewall: compileFirewallRuntime(doc, site) };
+      spec.runtime = { firewall };
+      const deny = compileAppDeny(firewall, site);
+      if (deny.length > 0) spec.maps = { [MAP.appDeny]: deny };
       break;
+    }
     case "DpiSensor": {
       const sensor = compileSensor(doc);
       spec.maps = sensor.maps;

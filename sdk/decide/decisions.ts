@@ -1,5 +1,6 @@
 import { applicationFromHost, lookupApplication } from "../apps";
 import { dnsAddressAnswers, type DpiEvent } from "../events";
+import { appControlRule } from "./app-control";
 import { appName, classOf, offloadAllowed, type ClassInfo, type NodePolicy } from "./node-policy";
 
 /** A flow as events name it: the initiator first. */
@@ -159,12 +160,7 @@ export function decide(event: DpiEvent, policy: NodePolicy): Decision[] {
     });
   }
 
-  const segmentId = policy.segments.lookup(flow.srcIp);
-  const control = firewall?.appControl.find(
-    (rule) =>
-      rule.apps.some((a) => a.appId === appId) &&
-      (!rule.segmentIds || (segmentId !== undefined && rule.segmentIds.includes(segmentId))),
-  );
+  const control = appControlRule(firewall, policy.segments.lookup(flow.srcIp), appId);
   if (firewall && control?.action === "deny") {
     out.push({
       kind: "block",

@@ -1,3 +1,4 @@
+export * from "./app-control";
 export * from "./decisions";
 export * from "./node-policy";
 export * from "./prefix-table";

@@ -1,6 +1,7 @@
 import type { NodeProgram } from "../compile/node-program";
 import { decide, flowRef, type Decision, type FlowRef } from "../decide/decisions";
-import { classOf, nodePolicyFrom, type NodePolicy } from "../decide/node-policy";
+import { appControlRule } from "../decide/app-control";
+import { appName, classOf, nodePolicyFrom, type NodePolicy } from "../decide/node-policy";
 import { AppDestinationCache, routeAtFirstPacket } from "../decide/route";
 import type { DpiEvent } from "../events";
 import { flowLabel, type FlowReport } from "./flow-report";
@@ -102,6 +103,11 @@ function startFlow(
   };
   const block = blocks.find((b) => b.untilMs > atMs && covers(b.target, ref));
   if (block) flow.blocked = block.target.reason;
+  // The kernel's deny map: an application the destination cache names is controlled from the first packet.
+  const denied =
+    route.appId === undefined ? undefined : appControlRule(policy.firewall, route.segmentId, route.appId);
+  if (denied?.action === "deny")
+    flow.blocked ??= `application control ${denied.rule} at first packet: ${appName(route.appId!)}`;
   return flow;
 }
 

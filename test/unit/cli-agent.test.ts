@@ -52,7 +52,7 @@ describe("fos1-dpi apply", () => {
     );
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(
-      /^firewall-branch-firewall: applied [0-9a-f]{12} \(maps=0 nftables=1 tc=0 ip=0\) in \d+ ms$/m,
+      /^firewall-branch-firewall: applied [0-9a-f]{12} \(maps=1 nftables=1 tc=0 ip=0\) in \d+ ms$/m,
     );
     expect(kernel.nftables.kernel.size).toBe(1);
     expect((await t.client.listPrograms()).programs).toHaveLength(3);
@@ -181,7 +181,7 @@ describe("fos1-dpi get and delete", () => {
     expect(deleted.status).toBe(0);
     // The first delete also restored the flushed table (every apply makes the kernel whole); the second removes it.
     expect(deleted.stdout).toMatch(/^fastpath-branch-fast-path: deleted \(maps=12 nftables=1 tc=0 ip=0\)$/m);
-    expect(deleted.stdout).toMatch(/^firewall-branch-firewall: deleted \(maps=0 nftables=1 tc=0 ip=0\)$/m);
+    expect(deleted.stdout).toMatch(/^firewall-branch-firewall: deleted \(maps=1 nftables=1 tc=0 ip=0\)$/m);
     expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
     const again = await cli(["delete", ...target, "--name", "firewall-branch-firewall"], files);
     expect(again.stdout).toBe("firewall-branch-firewall: not on the agent\n");

@@ -198,6 +198,12 @@ export const POLICY_MAPS: readonly PolicyMap[] = [
     value: structCodec("routeTarget"),
     capacity: CAPACITY.policy,
   },
+  {
+    name: MAP_NAMES.appDeny,
+    key: structCodec("routeKey"),
+    value: u32Codec("rule"),
+    capacity: CAPACITY.policy,
+  },
   prefixMap(MAP_NAMES.segments),
   prefixMap(MAP_NAMES.inspectSelect),
   prefixMap(MAP_NAMES.critical),

@@ -48,7 +48,8 @@ describe("agent API: the program lifecycle through AgentClient", () => {
 
     const deleted = await t.client.deleteProgram(qos.metadata.name);
     expect(deleted?.writes).toEqual({ maps: 21, nftables: 0, tc: qos.spec.tc.length, ip: 0 });
-    expect(kernel.maps.kernel.size).toBe(0);
+    // What stays is the firewall's: its application-control deny entries and its table.
+    expect(kernel.maps.kernel.size).toBe(firewall.spec.maps.fos1_app_deny!.length);
     expect(kernel.nftables.kernel.size).toBe(1);
     expect(await t.client.getProgram(qos.metadata.name)).toBeUndefined();
     expect(await t.client.deleteProgram(qos.metadata.name)).toBeUndefined();

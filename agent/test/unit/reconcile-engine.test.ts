@@ -239,7 +239,13 @@ describe("ReconcileEngine without some subsystems", () => {
       "spec.maps.fos1_segments",
       "spec.config",
     ]);
-    expect((await engine.put(firewall)).writes.nftables).toBe(1);
+    // Application control's first-packet denies live in a map: without eBPF the firewall is refused too.
+    const refused = (await engine.put(firewall).catch((e: unknown) => e)) as RejectedError;
+    expect(refused.problems.map((p) => p.path)).toEqual(["spec.maps.fos1_app_deny"]);
+    const nftOnly = rehash(firewall, (p) => {
+      p.spec.maps = {};
+    });
+    expect((await engine.put(nftOnly)).writes.nftables).toBe(1);
   });
 });
 
