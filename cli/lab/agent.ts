@@ -1,45 +1,16 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { extname, join } from "node:path";
 import { AgentClient } from "../../sdk/agent-api";
 import { running, startDetached } from "./processes";
+import { selfSignedTls } from "./self-signed-tls";
 import type { LabState } from "./state";
 import type { LabTopology } from "./topology";
 
 /** Node arguments that run a TypeScript entry point from source (the CLI itself runs under tsx in a checkout). */
 function nodeArgs(entry: string): string[] {
   return extname(entry) === ".ts" ? ["--import", "tsx", entry] : [entry];
-}
-
-function selfSignedCertificate(dir: string): { certFile: string; keyFile: string } {
-  const certFile = join(dir, "agent-cert.pem");
-  const keyFile = join(dir, "agent-key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=fos1-dpi-lab-agent",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ],
-    { stdio: "ignore" },
-  );
-  return { certFile, keyFile };
 }
 
 export interface LabAgentOptions {
@@ -66,7 +37,11 @@ export function startLabAgent(o: LabAgentOptions): {
   agent: NonNullable<LabState["agent"]>;
   portFile: string;
 } {
-  const { certFile, keyFile } = selfSignedCertificate(o.dir);
+  const { certFile, keyFile } = selfSignedTls(o.dir, {
+    name: "fos1-dpi-lab-agent",
+    days: 30,
+    prefix: "agent-",
+  });
   const tokenFile = join(o.dir, "agent-token");
   writeFileSync(tokenFile, randomBytes(24).toString("hex"), { mode: 0o600 });
   const socket = join(o.dir, "agent.sock");
