@@ -3,7 +3,7 @@ import { API_VERSION } from "../../../sdk/schema/document";
 import { ValidationError } from "../../../sdk/schema/problem";
 import type { Logger } from "../log";
 import { SerialQueue } from "../serial-queue";
-import { KubernetesError, type KubernetesApi, type WatchEvent } from "./kubernetes-api";
+import { KubernetesError, type KubernetesApi, type WatchEvent } from "../kubernetes/api";
 import { POLICY_KINDS } from "./policy-resource";
 import { reconcileResource, type ReconcileContext } from "./reconcile";
 

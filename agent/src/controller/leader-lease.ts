@@ -1,4 +1,4 @@
-import { KubernetesError, type KubernetesApi } from "./kubernetes-api";
+import { KubernetesError, type KubernetesApi } from "../kubernetes/api";
 
 interface Lease {
   apiVersion: "coordination.k8s.io/v1";

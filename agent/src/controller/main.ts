@@ -8,7 +8,7 @@ import type { Site } from "../../../sdk/schema/site";
 import { duration } from "../../../sdk/schema/quantities";
 import { jsonLogger, type LogLevel } from "../log";
 import { PolicyController } from "./controller";
-import { inClusterEndpoint, KubernetesApi } from "./kubernetes-api";
+import { inClusterEndpoint, KubernetesApi } from "../kubernetes/api";
 import { LeaderLease } from "./leader-lease";
 
 /** Environment variable holding the agent token (from the agent token Secret). */

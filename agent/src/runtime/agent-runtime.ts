@@ -18,7 +18,8 @@ import type { IngestConfig } from "./ingest-config";
 import { ConntrackLiberal } from "./conntrack-liberal";
 import { createIngestSources } from "./ingest-sources";
 import { LoadSampler } from "./load-sampler";
-import { inClusterApiServer, KubernetesEvents, type ApiServer } from "./kubernetes-events";
+import { inClusterEndpoint, type KubernetesEndpoint } from "../kubernetes/api";
+import { KubernetesEvents } from "./kubernetes-events";
 import { PolicyView, type ProgramSource } from "./policy-view";
 import { RuntimeView } from "./runtime-view";
 import { BLOCK_REASON, type VerdictMaps } from "./verdict-maps";
@@ -39,15 +40,16 @@ export interface AgentRuntimeOptions {
   /** How often expired blocks and destinations are pruned and blocked flows released. @default 250 */
   readonly maintenanceMs?: number;
   /** The API server Kubernetes Events go to. @default the in-cluster one when `ingest.kubernetesEvents` is auto */
-  readonly kubernetesApi?: ApiServer;
+  readonly kubernetesApi?: KubernetesEndpoint;
 }
 
 const MS = 1_000_000n;
 
 /** The in-cluster API server, when there is one and its service-account files are readable. */
-function clusterApi(log: Logger): ApiServer | undefined {
+function clusterApi(log: Logger): KubernetesEndpoint | undefined {
+  if (!process.env.KUBERNETES_SERVICE_HOST) return undefined;
   try {
-    return inClusterApiServer();
+    return inClusterEndpoint();
   } catch (error) {
     log.warn("in a cluster, but without a service account: no Kubernetes Events", { error });
     return undefined;

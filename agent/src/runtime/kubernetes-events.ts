@@ -1,32 +1,10 @@
-import { readFileSync } from "node:fs";
-import { request } from "node:https";
 import type { Decision } from "../../../sdk/decide";
 import type { DpiEvent } from "../../../sdk/events";
+import { KubernetesApi, type KubernetesEndpoint } from "../kubernetes/api";
 import type { Logger } from "../log";
 
-/** Where a pod reaches its cluster's API server, as Kubernetes mounts it into every pod. */
-export interface ApiServer {
-  readonly url: string;
-  readonly token: string;
-  readonly ca: string | Buffer;
-}
-
-const SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** The in-cluster API server, or undefined outside a cluster. */
-export function inClusterApiServer(env: NodeJS.ProcessEnv = process.env): ApiServer | undefined {
-  const host = env.KUBERNETES_SERVICE_HOST;
-  const port = env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (!host) return undefined;
-  return {
-    url: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    token: readFileSync(`${SERVICE_ACCOUNT}/token`, "utf8").trim(),
-    ca: readFileSync(`${SERVICE_ACCOUNT}/ca.crt`),
-  };
-}
-
 export interface KubernetesEventsOptions {
-  readonly api: ApiServer;
+  readonly api: KubernetesEndpoint;
   /** The node the agent runs on: the Event's reporting instance. */
   readonly node: string;
   readonly log: Logger;
@@ -74,9 +52,12 @@ export class KubernetesEvents {
   private draining = false;
   private dropped = 0;
   private readonly now: () => number;
+  private readonly api: KubernetesApi;
 
   constructor(private readonly options: KubernetesEventsOptions) {
     this.now = options.now ?? Date.now;
+    // Events wait in a bounded queue behind each call: a hung API server is given up on quickly.
+    this.api = new KubernetesApi(options.api, 5000);
   }
 
   /** Events dropped because the queue was full. */
@@ -127,15 +108,12 @@ export class KubernetesEvents {
     const now = this.now();
     const cached = this.pods.get(address);
     if (cached && cached.until > now) return cached.pod ?? undefined;
-    const list = (await this.call(
-      "GET",
-      `/api/v1/pods?fieldSelector=${encodeURIComponent(`status.podIP=${address}`)}`,
-    )) as {
+    const list = await this.api.get<{
       items?: {
         metadata?: { name?: string; namespace?: string; uid?: string };
         spec?: { hostNetwork?: boolean };
       }[];
-    };
+    }>(`/api/v1/pods?fieldSelector=${encodeURIComponent(`status.podIP=${address}`)}`);
     // Host-network pods share the node's address: an alert about it is not about them.
     const item = list.items?.find((p) => !p.spec?.hostNetwork && p.metadata?.name && p.metadata.namespace);
     const pod = item
@@ -153,11 +131,9 @@ export class KubernetesEvents {
     if (seen && now - seen.first < window) {
       seen.count++;
       seen.last = now;
-      await this.call(
-        "PATCH",
+      await this.api.mergePatch(
         `/api/v1/namespaces/${pod.namespace}/events/${eventName(pod.name, seen.reason, seen.first)}`,
         { count: seen.count, lastTimestamp: new Date(now).toISOString() },
-        "application/merge-patch+json",
       );
       return;
     }
@@ -165,7 +141,7 @@ export class KubernetesEvents {
     this.pending.set(id, entry);
     for (const [k, v] of this.pending) if (now - v.first >= window) this.pending.delete(k);
     const at = new Date(now).toISOString();
-    await this.call("POST", `/api/v1/namespaces/${pod.namespace}/events`, {
+    await this.api.create(`/api/v1/namespaces/${pod.namespace}/events`, {
       apiVersion: "v1",
       kind: "Event",
       metadata: { name: eventName(pod.name, reason, now), namespace: pod.namespace },
@@ -185,51 +161,6 @@ export class KubernetesEvents {
       source: { component: "fos1-dpi-agent", host: this.options.node },
       reportingComponent: "fos1.io/dpi-agent",
       reportingInstance: this.options.node,
-    });
-  }
-
-  private call(
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): Promise<unknown> {
-    const { api } = this.options;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = request(
-        new URL(path, api.url),
-        {
-          method,
-          ca: api.ca,
-          timeout: 5000,
-          headers: {
-            authorization: `Bearer ${api.token}`,
-            accept: "application/json",
-            ...(payload ? { "content-type": contentType, "content-length": payload.length } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            const status = res.statusCode ?? 0;
-            if (status < 200 || status >= 300) {
-              reject(new Error(`${method} ${path}: ${status} ${text.slice(0, 200)}`));
-              return;
-            }
-            try {
-              resolve(text ? JSON.parse(text) : undefined);
-            } catch {
-              reject(new Error(`${method} ${path}: answer is not JSON`));
-            }
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on("error", reject);
-      req.end(payload);
     });
   }
 }

@@ -92,7 +92,7 @@ describe("Kubernetes Events on the pods alerts are about", () => {
 
   const events = () =>
     new KubernetesEvents({
-      api: { url, token: "sa-token", ca: tls.cert },
+      api: { url, token: () => "sa-token", ca: tls.cert },
       node: "router-1",
       log: silentLogger,
       now: () => now,
@@ -161,7 +161,7 @@ describe("Kubernetes Events on the pods alerts are about", () => {
     expect(calls).toEqual([]);
 
     const refused = new KubernetesEvents({
-      api: { url, token: "wrong", ca: tls.cert },
+      api: { url, token: () => "wrong", ca: tls.cert },
       node: "router-1",
       log: silentLogger,
     });

@@ -20,7 +20,7 @@ export function inClusterEndpoint(
 ): KubernetesEndpoint {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (!host) throw new Error("KUBERNETES_SERVICE_HOST is not set: the controller runs inside a cluster");
+  if (!host) throw new Error("KUBERNETES_SERVICE_HOST is not set: not running inside a cluster");
   return {
     url: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     token: () => readFileSync(`${dir}/token`, "utf8").trim(),
@@ -49,11 +49,16 @@ export interface WatchEvent {
 }
 
 /**
- * The few calls the controller makes, as plain HTTPS with the service-account
- * token: list, watch, merge-patch, create and replace. JSON in, JSON out.
+ * The few calls the controller and the agent's Kubernetes Events make, as
+ * plain HTTPS with the service-account token: list, watch, merge-patch,
+ * create and replace. JSON in, JSON out.
  */
 export class KubernetesApi {
-  constructor(private readonly endpoint: KubernetesEndpoint) {}
+  /** `timeoutMs`: how long a call (not a watch) may go unanswered. */
+  constructor(
+    private readonly endpoint: KubernetesEndpoint,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   get<T>(path: string): Promise<T> {
     return this.call<T>("GET", path);
@@ -148,7 +153,7 @@ export class KubernetesApi {
     return new Promise((resolve, reject) => {
       const req = request(
         new URL(path, this.endpoint.url),
-        { ...this.options(method, contentType, payload?.length), timeout: 30_000 },
+        { ...this.options(method, contentType, payload?.length), timeout: this.timeoutMs },
         (res) => {
           readAll(res).then((text) => {
             const status = res.statusCode ?? 0;
@@ -157,7 +162,9 @@ export class KubernetesApi {
           }, reject);
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
+      req.on("timeout", () =>
+        req.destroy(new Error(`${method} ${path}: no answer within ${this.timeoutMs} ms`)),
+      );
       req.on("error", reject);
       req.end(payload);
     });
