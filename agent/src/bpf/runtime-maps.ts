@@ -83,6 +83,16 @@ export interface BlockEntry<S extends BlockScope = BlockScope> {
   readonly reason: number;
 }
 
+/** A block map entry's key and `struct fos1_block` value, decoded. */
+function blockEntry(scope: BlockScope, key: Buffer, value: Buffer): BlockEntry {
+  return {
+    scope,
+    target: scope === "flow" ? decode("flowKey", key) : decode("addr", key).addr,
+    expiresNs: value.readBigUInt64LE(0),
+    reason: value.readUInt32LE(8),
+  } as BlockEntry;
+}
+
 /** Per-map entry counts, for fill-level metrics. */
 export interface FillLevel {
   readonly map: MapName;
@@ -166,14 +176,7 @@ export class RuntimeMaps {
       const map = this.blocks[scope];
       const expired = this.expiredKeys(map, 0, nowNs);
       if (expired.length === 0) continue;
-      for (const { key, value } of expired) {
-        out.push({
-          scope,
-          target: scope === "flow" ? decode("flowKey", key) : decode("addr", key).addr,
-          expiresNs: value.readBigUInt64LE(0),
-          reason: value.readUInt32LE(8),
-        } as BlockEntry);
-      }
+      for (const { key, value } of expired) out.push(blockEntry(scope, key, value));
       map.delete(expired.map((e) => e.key));
     }
     return out;
@@ -301,15 +304,7 @@ export class RuntimeMaps {
   blockEntries(): BlockEntry[] {
     const out: BlockEntry[] = [];
     for (const scope of ["source", "destination", "flow"] as const) {
-      for (const e of this.blocks[scope].entries()) {
-        const target = scope === "flow" ? decode("flowKey", e.key) : decode("addr", e.key).addr;
-        out.push({
-          scope,
-          target,
-          expiresNs: e.value.readBigUInt64LE(0),
-          reason: e.value.readUInt32LE(8),
-        } as BlockEntry);
-      }
+      for (const e of this.blocks[scope].entries()) out.push(blockEntry(scope, e.key, e.value));
     }
     return out;
   }
@@ -343,12 +338,7 @@ export class RuntimeMaps {
 
   /** Sets the offload lease: the fast path stops by itself at `untilNs` unless renewed. */
   setOffloadLease(untilNs: bigint): void {
-    const mask = Buffer.alloc(CONFIG.size);
-    const patch = Buffer.alloc(CONFIG.size);
-    const lease = at("config", "offload_lease_until_ns");
-    mask.fill(0xff, lease, lease + 8);
-    patch.writeBigUInt64LE(untilNs, lease);
-    this.config.patch(CONFIG_KEY, patch, 1, mask);
+    this.patchConfig("offload_lease_until_ns", untilNs);
   }
 
   /**
@@ -360,12 +350,7 @@ export class RuntimeMaps {
   setLoadSampling(oneIn: number): void {
     if (!Number.isInteger(oneIn) || oneIn < 0 || oneIn > 0xffffffff)
       throw new Error(`fos1_config.load_sample_one_in: ${oneIn} is not an integer in 0..4294967295`);
-    const mask = Buffer.alloc(CONFIG.size);
-    const patch = Buffer.alloc(CONFIG.size);
-    const member = at("config", "load_sample_one_in");
-    mask.fill(0xff, member, member + 4);
-    patch.writeUInt32LE(oneIn, member);
-    this.config.patch(CONFIG_KEY, patch, 1, mask);
+    this.patchConfig("load_sample_one_in", oneIn);
   }
 
   /**
@@ -374,17 +359,30 @@ export class RuntimeMaps {
    * Writes `nexthop_ttl_ns` and nothing else.
    */
   setNexthopTtl(ttlNs: bigint): void {
-    const mask = Buffer.alloc(CONFIG.size);
-    const patch = Buffer.alloc(CONFIG.size);
-    const member = at("config", "nexthop_ttl_ns");
-    mask.fill(0xff, member, member + 8);
-    patch.writeBigUInt64LE(ttlNs, member);
-    this.config.patch(CONFIG_KEY, patch, 1, mask);
+    this.patchConfig("nexthop_ttl_ns", ttlNs);
   }
 
   close(): void {
     for (const m of [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats])
       m.close();
+  }
+
+  /** Writes one runtime member of fos1_config (a u64 as a bigint, a u32 as a number) and leaves every other byte. */
+  private patchConfig(
+    member: "offload_lease_until_ns" | "nexthop_ttl_ns" | "load_sample_one_in",
+    value: bigint | number,
+  ): void {
+    const mask = Buffer.alloc(CONFIG.size);
+    const patch = Buffer.alloc(CONFIG.size);
+    const offset = at("config", member);
+    if (typeof value === "bigint") {
+      mask.fill(0xff, offset, offset + 8);
+      patch.writeBigUInt64LE(value, offset);
+    } else {
+      mask.fill(0xff, offset, offset + 4);
+      patch.writeUInt32LE(value, offset);
+    }
+    this.config.patch(CONFIG_KEY, patch, 1, mask);
   }
 
   private blockKeys(scope: BlockScope, targets: readonly (string | FlowKey)[]): Buffer {
