@@ -241,7 +241,8 @@ describe("nprobe.conf", () => {
   });
 });
 
-describe("sensor and agent pods", () => {
+/** The branch example's Site, validated. */
+function branchSite() {
   const site = validateKind(
     "Site",
     Object.fromEntries(
@@ -251,6 +252,11 @@ describe("sensor and agent pods", () => {
     ).Site,
   );
   if (!site.ok) throw new Error(JSON.stringify(site.problems));
+  return site.value;
+}
+
+describe("sensor and agent pods", () => {
+  const site = branchSite();
   const placement = { namespace: "fos1-dpi", instance: "s" };
   // The builders return plain objects; their declared types admit Outputs and Promises.
   const podOf = (daemonSet: unknown): any => (daemonSet as any).spec.template.spec;
@@ -261,7 +267,7 @@ describe("sensor and agent pods", () => {
       port: 9443,
       nodes: ["router-1"],
       tlsSecretName: "tls",
-      site: site.value,
+      site,
       mirrorInterface: spec.mirrorInterface,
       engines: spec.engines,
     }),
@@ -361,16 +367,8 @@ describe("sensor and agent pods", () => {
 
 describe("the agent config the components render", () => {
   it("is accepted by the agent and ingests exactly what each deployed sensor writes, where it writes it", () => {
-    const site = validateKind(
-      "Site",
-      Object.fromEntries(
-        parseAllDocuments(readFileSync(join(REPO, "examples/sites/branch.yaml"), "utf8"))
-          .map((d) => d.toJS())
-          .map((d) => [d.kind, d]),
-      ).Site,
-    );
-    if (!site.ok) throw new Error(JSON.stringify(site.problems));
-    const files = renderAgentConfigs(site.value, 9443, "fos1-mirror", ["zeek", "suricata", "nprobe", "ndpi"]);
+    const site = branchSite();
+    const files = renderAgentConfigs(site, 9443, "fos1-mirror", ["zeek", "suricata", "nprobe", "ndpi"]);
     for (const [file, text] of Object.entries(files)) {
       const config = parseAgentConfig(text, file);
       expect(config.ingest.sources).toEqual([
@@ -381,7 +379,7 @@ describe("the agent config the components render", () => {
       ]);
       expect(config.interfaces.mirror).toBe("fos1-mirror");
     }
-    const suricataOnly = renderAgentConfigs(site.value, 9443, "fos1-mirror", ["suricata"]);
+    const suricataOnly = renderAgentConfigs(site, 9443, "fos1-mirror", ["suricata"]);
     for (const [file, text] of Object.entries(suricataOnly)) {
       expect(parseAgentConfig(text, file).ingest.sources.map((s) => s.type)).toEqual(["eve-socket"]);
     }
