@@ -1,8 +1,7 @@
 import { flowKeyOf } from "../abi/flow-key";
 import type { FlowKey } from "../abi/codec";
+import { protocolNumber } from "../events/flow-tuple";
 import type { FlowRef } from "./decisions";
-
-const PROTOCOLS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 
 /**
  * The flow-table key of a flow an event names, as the programs compute it
@@ -10,7 +9,7 @@ const PROTOCOLS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, 
  * programs key them by, so for ICMP this key finds only identifier-0 flows.
  */
 export function flowKeyOfRef(ref: FlowRef, vlanId = 0): FlowKey {
-  const proto = PROTOCOLS[ref.protocol] ?? Number(ref.protocol);
+  const proto = protocolNumber(ref.protocol);
   return flowKeyOf({ src: ref.srcIp, dst: ref.dstIp, sport: ref.srcPort, dport: ref.dstPort, proto, vlanId })
     .key;
 }

@@ -23,6 +23,11 @@ const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
   ah: 51,
 };
 
+/** The IP protocol number of a model protocol name (`tcp`, `icmpv6`, or a number as text). */
+export function protocolNumber(protocol: string): number {
+  return PROTOCOL_NUMBERS[protocol] ?? Number(protocol);
+}
+
 /**
  * The model's protocol name for what an engine wrote (`TCP`, `IPv6-ICMP`, `17`, `047`),
  * or undefined when it names no IP protocol (Zeek's `unknown_transport`).
