@@ -119,6 +119,8 @@ export class KubernetesEvents {
     const pod = item
       ? { name: item.metadata!.name!, namespace: item.metadata!.namespace!, uid: item.metadata!.uid ?? "" }
       : null;
+    // A miss costs an API call anyway: drop stale answers then, so the cache holds only recent addresses.
+    for (const [a, cached] of this.pods) if (cached.until <= now) this.pods.delete(a);
     this.pods.set(address, { pod, until: now + (this.options.podCacheMs ?? 30_000) });
     return pod ?? undefined;
   }
