@@ -112,12 +112,13 @@ export class PlainLinuxAgent extends pulumi.ComponentResource {
     // A changed artifact is copied again (its trigger), and its hash in the install's environment re-runs the install.
     const copies = Object.entries(this.artifacts).map(
       ([file, hash]) =>
-        new command.remote.CopyFile(
+        new command.remote.CopyToRemote(
           `${name}-copy-${file.replace(/[^a-z0-9]+/gi, "-")}`,
           {
             connection: args.connection,
-            localPath:
+            source: new pulumi.asset.FileAsset(
               file === "fos1-dpi-agent.tgz" ? args.agentPackage : join(bpfDir, file.slice("bpf/".length)),
+            ),
             remotePath: `${stagingDir}/${file}`,
             triggers: [hash],
           },

@@ -52,13 +52,14 @@ describe("PlainLinuxAgent", () => {
     expect(registered.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       "command:remote:Command edge-2-install",
       "command:remote:Command edge-2-staging",
-      "command:remote:CopyFile edge-2-copy-bpf-tc-ingress-lan-o",
-      "command:remote:CopyFile edge-2-copy-bpf-tc-ingress-uplink-o",
-      "command:remote:CopyFile edge-2-copy-fos1-dpi-agent-tgz",
+      "command:remote:CopyToRemote edge-2-copy-bpf-tc-ingress-lan-o",
+      "command:remote:CopyToRemote edge-2-copy-bpf-tc-ingress-uplink-o",
+      "command:remote:CopyToRemote edge-2-copy-fos1-dpi-agent-tgz",
       "fos1:dpi:PlainLinuxAgent edge-2",
     ]);
-    expect(byName["edge-2-copy-bpf-tc-ingress-lan-o"].inputs).toMatchObject({
-      localPath: join(bpfDir, "tc_ingress_lan.o"),
+    const copy = byName["edge-2-copy-bpf-tc-ingress-lan-o"].inputs;
+    expect(await (copy.source as { path: Promise<string> }).path).toBe(join(bpfDir, "tc_ingress_lan.o"));
+    expect(copy).toMatchObject({
       remotePath: "/var/tmp/fos1-dpi-install/bpf/tc_ingress_lan.o",
       triggers: [expect.stringMatching(/^[0-9a-f]{64}$/)],
     });
