@@ -6,25 +6,38 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Big-endian comparison of two 16-byte addresses: <0, 0, >0. */
+#define FOS1_KEY_ALIGNED __attribute__((aligned(8)))
+
+/* Big-endian comparison of two 16-byte addresses (8-byte aligned, as struct pkt holds them): <0, 0, >0. */
 static __always_inline int addr_cmp(const struct fos1_addr *a, const struct fos1_addr *b)
 {
-	const __u32 *x = (const __u32 *)a->addr;
-	const __u32 *y = (const __u32 *)b->addr;
-	int i;
+	const __u64 *x = (const __u64 *)a->addr;
+	const __u64 *y = (const __u64 *)b->addr;
+	__u64 u = x[0], v = y[0];
 
-	for (i = 0; i < 4; i++) {
-		__u32 u = bpf_ntohl(x[i]), v = bpf_ntohl(y[i]);
-
-		if (u != v)
-			return u < v ? -1 : 1;
+	if (u == v) {
+		u = x[1];
+		v = y[1];
+		if (u == v)
+			return 0;
 	}
-	return 0;
+	return bpf_be64_to_cpu(u) < bpf_be64_to_cpu(v) ? -1 : 1;
+}
+
+/* Copies an 8-byte aligned address into a key field the caller keeps 8-byte aligned. */
+static __always_inline void addr_copy(__u8 *to, const struct fos1_addr *from)
+{
+	const __u64 *s = (const __u64 *)from->addr;
+	__u64 *d = (__u64 *)to;
+
+	d[0] = s[0];
+	d[1] = s[1];
 }
 
 /*
  * Both directions of a flow must find the same entry, so the key orders the
- * endpoints. Returns true when the packet's source is endpoint a.
+ * endpoints. Returns true when the packet's source is endpoint a. The key must
+ * be 8-byte aligned (FOS1_KEY_ALIGNED).
  */
 static __always_inline bool flow_key_from_pkt(const struct pkt *p, struct fos1_flow_key *k)
 {
@@ -32,13 +45,13 @@ static __always_inline bool flow_key_from_pkt(const struct pkt *p, struct fos1_f
 	bool src_is_a = c < 0 || (c == 0 && bpf_ntohs(p->sport) <= bpf_ntohs(p->dport));
 
 	if (src_is_a) {
-		__builtin_memcpy(k->addr_a, p->src.addr, FOS1_ADDR_LEN);
-		__builtin_memcpy(k->addr_b, p->dst.addr, FOS1_ADDR_LEN);
+		addr_copy(k->addr_a, &p->src);
+		addr_copy(k->addr_b, &p->dst);
 		k->port_a = p->sport;
 		k->port_b = p->dport;
 	} else {
-		__builtin_memcpy(k->addr_a, p->dst.addr, FOS1_ADDR_LEN);
-		__builtin_memcpy(k->addr_b, p->src.addr, FOS1_ADDR_LEN);
+		addr_copy(k->addr_a, &p->dst);
+		addr_copy(k->addr_b, &p->src);
 		k->port_a = p->dport;
 		k->port_b = p->sport;
 	}

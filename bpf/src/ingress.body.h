@@ -230,7 +230,7 @@ static __always_inline int fastpath(struct __sk_buff *skb, const struct fos1_con
 SEC("tc")
 int FOS1_INGRESS_NAME(struct __sk_buff *skb)
 {
-	struct fos1_flow_key key;
+	struct fos1_flow_key key FOS1_KEY_ALIGNED;
 	struct fos1_config *cfg;
 	struct pkt p = {};
 	struct fos1_flow *f;

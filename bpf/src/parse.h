@@ -46,9 +46,10 @@ struct vlan_hdr {
 	__be16 h_vlan_encapsulated_proto;
 };
 
+/* Addresses 8-byte aligned: flow keys compare and copy them a word at a time. */
 struct pkt {
-	struct fos1_addr src;
-	struct fos1_addr dst;
+	struct fos1_addr src __attribute__((aligned(8)));
+	struct fos1_addr dst __attribute__((aligned(8)));
 	__be16 sport;
 	__be16 dport;
 	__u16 vlan_id;

@@ -43,7 +43,7 @@ SEC("tc")
 int fos1_egress_classify(struct __sk_buff *skb)
 {
 	struct fos1_qos_class qc = {};
-	struct fos1_flow_key key;
+	struct fos1_flow_key key FOS1_KEY_ALIGNED;
 	struct fos1_flow *f = NULL;
 	struct fos1_config *cfg;
 	struct pkt p = {};

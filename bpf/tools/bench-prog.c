@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fos1-bench-prog BUILD_DIR: per-packet cost of the programs through
+ * fos1-bench-prog BUILD_DIR [CASE]: per-packet cost of the programs through
  * BPF_PROG_TEST_RUN, in a private network namespace, next to the reference
  * program (parse + 5-tuple LRU lookup/insert + counter) measured the same way.
  * Prints one line per round: "<case> <ns per packet> <reference ns per packet>".
@@ -9,7 +9,8 @@
  * packet (TTL decrement, DSCP rewrite) or need a new flow each time use fresh
  * packets per call: the fast path with 200 repeats per call from TTL 255, the
  * new-flow and DSCP cases with one run per call. Each is compared with the
- * reference run in the same pattern.
+ * reference run in the same pattern. With CASE, only that case is timed
+ * (for work on one path; the benchmark script times them all).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +26,8 @@
 #define REPEAT 200
 #define CALLS_SINGLE 60000
 #define ROUNDS 25
+
+static const char *only_case;
 
 struct bench {
 	struct fb_netns ns;
@@ -122,6 +125,8 @@ static int compare(const char *name, int prog, int ref, int ifindex, const struc
 {
 	int i;
 
+	if (only_case && strcmp(only_case, name))
+		return 0;
 	for (i = 0; i < ROUNDS; i++) {
 		int first = i & 1 ? prog : ref, second = i & 1 ? ref : prog;
 		double v, r, *a = i & 1 ? &v : &r, *b = i & 1 ? &r : &v;
@@ -195,10 +200,11 @@ int main(int argc, char **argv)
 	struct bench b = {};
 	int ret = 1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BUILD_DIR\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s BUILD_DIR [CASE]\n", argv[0]);
 		return 2;
 	}
+	only_case = argv[2];
 	if (fb_netns_enter(&b.ns))
 		goto out;
 	b.lan = fos1_object_load(argv[1], FOS1_OBJ_INGRESS_LAN, b.ns.bpffs, 0);
