@@ -11,8 +11,12 @@ export class BodyError extends Error {
   }
 }
 
-/** Reads a JSON request body of at most `limit` bytes, refusing other media types before reading. */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Reads a JSON request body of at most `limit` bytes as it arrived,
+ * refusing other media types before reading. The bytes are kept: the agent
+ * stores a program as it was sent and knows a repeated PUT by them.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json") {
     throw new BodyError(415, `content-type must be application/json, got "${type || "(none)"}"`);
@@ -26,10 +30,14 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (size > limit) throw new BodyError(413, `body exceeds the ${limit}-byte limit`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length === 0) throw new BodyError(400, "empty body");
+  if (size === 0) throw new BodyError(400, "empty body");
+  return Buffer.concat(chunks, size);
+}
+
+/** The JSON value of a body read by `readJsonBody`. */
+export function parseJson(body: Buffer): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(body.toString("utf8"));
   } catch (error) {
     throw new BodyError(400, `body is not JSON: ${(error as Error).message}`);
   }

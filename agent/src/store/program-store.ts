@@ -8,11 +8,20 @@ import { problemsFromZod, formatProblem } from "../../../sdk/schema/problem";
 export interface StoredProgram {
   readonly program: NodeProgram;
   readonly appliedAt: string;
+  /**
+   * The program's JSON exactly as it was PUT (validated and hash-checked).
+   * It is written to disk as it is, and a PUT of the same bytes is known
+   * to be the same program without parsing it again.
+   */
+  readonly body?: Buffer;
 }
 
 const storedProgram = z.strictObject({ program: nodeProgram, appliedAt: z.string() });
 
 const SUFFIX = ".json";
+/** A stored file is this, the time as JSON, this, the program's JSON, and the closing brace. */
+const HEAD = '{"appliedAt":';
+const PROGRAM_MEMBER = ',"program":';
 const TEMP_MARK = ".tmp-";
 
 /** A stored file the agent cannot trust; the agent refuses to start rather than drop its state from the kernel. */
@@ -51,7 +60,7 @@ export class ProgramStore {
         continue;
       }
       if (!entry.endsWith(SUFFIX)) continue;
-      out.push(parseStored(file, entry.slice(0, -SUFFIX.length), await readFile(file, "utf8")));
+      out.push(parseStored(file, entry.slice(0, -SUFFIX.length), await readFile(file)));
     }
     return out;
   }
@@ -63,7 +72,7 @@ export class ProgramStore {
     await this.makeDir();
     const handle = await open(temp, "w", 0o600);
     try {
-      await handle.writeFile(JSON.stringify(stored));
+      await handle.writeFile(storedBytes(stored));
       await handle.sync();
     } finally {
       await handle.close();
@@ -97,10 +106,20 @@ export class ProgramStore {
   }
 }
 
-function parseStored(file: string, name: string, text: string): StoredProgram {
+/** The file's bytes: the program's body as it was PUT, or serialised when there is none. */
+function storedBytes(stored: StoredProgram): Buffer {
+  const body = stored.body ?? Buffer.from(JSON.stringify(stored.program));
+  return Buffer.concat([
+    Buffer.from(HEAD + JSON.stringify(stored.appliedAt) + PROGRAM_MEMBER),
+    body,
+    Buffer.from("}"),
+  ]);
+}
+
+function parseStored(file: string, name: string, bytes: Buffer): StoredProgram {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw new StoreError(file, `not JSON: ${(error as Error).message}`);
   }
@@ -112,5 +131,22 @@ function parseStored(file: string, name: string, text: string): StoredProgram {
   if (parsed.data.program.metadata.name !== name) {
     throw new StoreError(file, `holds program "${parsed.data.program.metadata.name}", not "${name}"`);
   }
-  return parsed.data;
+  return { ...parsed.data, ...programBytes(bytes, parsed.data.appliedAt) };
+}
+
+/**
+ * The program's bytes in a file laid out as `storedBytes` writes it; none
+ * for other files. They must be one JSON value on their own: only then are
+ * they the program the whole file parsed to (no later duplicate member).
+ */
+function programBytes(bytes: Buffer, appliedAt: string): { body?: Buffer } {
+  const head = Buffer.from(HEAD + JSON.stringify(appliedAt) + PROGRAM_MEMBER);
+  if (!bytes.subarray(0, head.length).equals(head) || bytes[bytes.length - 1] !== 0x7d) return {};
+  const body = bytes.subarray(head.length, bytes.length - 1);
+  try {
+    JSON.parse(body.toString("utf8"));
+  } catch {
+    return {};
+  }
+  return { body };
 }

@@ -1,5 +1,6 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as programBody from "@fos1/dpi/agent/src/api/program-body";
 import { AgentError, apiError } from "@fos1/dpi/sdk/agent-api";
 import { fakeKernel } from "./fixtures/fake-reconciler";
 import { hostileBodies } from "./fixtures/hostile-bodies";
@@ -108,6 +109,55 @@ describe("agent API: the program lifecycle through AgentClient", () => {
     );
     expect(kernel.snapshot()).toEqual(before);
     expect((await t.client.getProgram(sample.metadata.name))?.program.hash).toBe(sample.hash);
+  });
+});
+
+describe("agent API: a PUT of the bytes already stored", () => {
+  const path = `/v1/programs/${routing.metadata.name}`;
+  const bytes = JSON.stringify(routing);
+  const put = async (body: string) => {
+    const res = await t.request("PUT", path, { body });
+    return { status: res.status, writes: (res.json as { writes?: unknown }).writes };
+  };
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it("is the stored program: applied without parsing the body again, and the kernel still repaired", async () => {
+    expect((await put(bytes)).status).toBe(200);
+    const parse = jest.spyOn(programBody, "parseProgramBody");
+    expect(await put(bytes)).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 0 } });
+    kernel.ip.kernel.delete(`ipRules.${routing.spec.ipRules[1].priority}`);
+    expect(await put(bytes)).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 1 } });
+    expect(parse).not.toHaveBeenCalled();
+    expect(kernel.ip.kernel.has(`ipRules.${routing.spec.ipRules[1].priority}`)).toBe(true);
+  });
+
+  it("is recognised from the stored file after a restart", async () => {
+    expect((await put(bytes)).status).toBe(200);
+    await t.agent.stop();
+    t = await startTestAgent(kernel.all, { stateDir: t.stateDir });
+    await t.agent.engine.reconcile();
+    const parse = jest.spyOn(programBody, "parseProgramBody");
+    expect(await put(bytes)).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 0 } });
+    expect(parse).not.toHaveBeenCalled();
+  });
+
+  it("differing in any byte, is parsed and checked in full", async () => {
+    expect((await put(bytes)).status).toBe(200);
+    const before = kernel.snapshot();
+    const file = readFileSync(join(t.stateDir, "programs", `${routing.metadata.name}.json`));
+    const tampered = bytes.replace(`"priority":${routing.spec.ipRules[0].priority}`, '"priority":4242');
+    expect(tampered).not.toBe(bytes);
+    expect(await put(tampered)).toEqual({ status: 400, writes: undefined });
+    expect(await put(bytes + " x")).toEqual({ status: 400, writes: undefined });
+    expect(await put(bytes.slice(0, -1))).toEqual({ status: 400, writes: undefined });
+    expect(kernel.snapshot()).toEqual(before);
+    expect(readFileSync(join(t.stateDir, "programs", `${routing.metadata.name}.json`))).toEqual(file);
+    // The same program in other bytes is the same program: nothing to write.
+    const parse = jest.spyOn(programBody, "parseProgramBody");
+    const reformatted = await put(JSON.stringify(routing, null, 2));
+    expect(reformatted).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 0 } });
+    expect(parse).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -26,7 +26,33 @@ describe("ProgramStore", () => {
       "firewall-branch-firewall",
       "qos-default-qos-policy",
     ]);
-    expect(loaded[1]).toEqual({ program: qos, appliedAt: "2024-01-01T00:00:00.000Z" });
+    expect(loaded[1]).toEqual({
+      program: qos,
+      appliedAt: "2024-01-01T00:00:00.000Z",
+      body: Buffer.from(JSON.stringify(qos)),
+    });
+  });
+
+  it("writes a program's body as it was PUT and loads those bytes back with it", async () => {
+    const { store, programs } = freshStore();
+    const body = Buffer.from(JSON.stringify(qos, null, 1));
+    await store.save({ program: qos, appliedAt: "a", body });
+    const file = readFileSync(join(programs, "qos-default-qos-policy.json"));
+    expect(file.includes(body)).toBe(true);
+    const [loaded] = await store.load();
+    expect(loaded!.program).toEqual(qos);
+    expect(loaded!.body?.equals(body)).toBe(true);
+  });
+
+  it("loads no body from a file whose program member is not one JSON value on its own", async () => {
+    const { store, programs } = freshStore();
+    const file = join(programs, "qos-default-qos-policy.json");
+    await store.save({ program: qos, appliedAt: "a" });
+    // A later duplicate member wins in JSON.parse: the bytes after "program": are not the program.
+    writeFileSync(file, `{"appliedAt":"a","program":{"x":1},"program":${JSON.stringify(qos)}}`);
+    const [loaded] = await store.load();
+    expect(loaded!.program).toEqual(qos);
+    expect(loaded!.body).toBeUndefined();
   });
 
   it("replaces a program in place and removes it", async () => {
