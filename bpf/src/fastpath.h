@@ -71,12 +71,19 @@ static __always_inline int fib_to_cache(struct __sk_buff *skb, const struct pkt 
 	return 0;
 }
 
-/* A cached next hop skipped the kernel's MTU check, so do it here; too big goes the slow way (ICMP). */
+/*
+ * A cached next hop skipped the kernel's MTU check, so do it here; too big goes
+ * the slow way (ICMP). A packet that fits whole fits in segments too, so the
+ * GSO size (another cache line) is read only for packets over the MTU.
+ */
 static __always_inline bool fits_mtu(struct __sk_buff *skb, const struct pkt *p, __u32 mtu)
 {
-	if (skb->gso_size)
-		return skb->gso_size + (p->l4_off - sizeof(struct ethhdr)) + p->l4_hlen <= mtu;
-	return skb->len - sizeof(struct ethhdr) <= mtu;
+	__u32 gso_size;
+
+	if (skb->len - sizeof(struct ethhdr) <= mtu)
+		return true;
+	gso_size = skb->gso_size;
+	return gso_size && gso_size + (p->l4_off - sizeof(struct ethhdr)) + p->l4_hlen <= mtu;
 }
 
 /* Ethernet addresses are 2-byte aligned in the packet and in the flow entry: three half-word moves each. */
