@@ -149,6 +149,7 @@ enum fos1_flow_state {
 #define FOS1_FLOW_F_WATCHED (1U << 3)     /* an endpoint is watch-listed */
 #define FOS1_FLOW_F_UNKNOWN_L4 (1U << 4)  /* not TCP/UDP/ICMP: ports unknown */
 #define FOS1_FLOW_F_ANOMALY (1U << 5)     /* set by the agent: back to INSPECT, never fast path */
+#define FOS1_FLOW_F_APP_DENIED (1U << 6)  /* BLOCKED by an application-control deny: no block's expiry releases it */
 #define FOS1_FLOW_F_NEVER_OFFLOAD \
 	(FOS1_FLOW_F_CRITICAL | FOS1_FLOW_F_WATCHED | FOS1_FLOW_F_UNKNOWN_L4 | FOS1_FLOW_F_ANOMALY)
 /* Fully inspected even under load: critical, watch-listed, and flows an anomaly sent back to inspection. */

@@ -151,8 +151,10 @@ static __always_inline struct fos1_flow *flow_create(const struct fos1_config *c
 			struct fos1_route_key dk = { .segment_id = nf.segment_id, .app_id = nf.app_id };
 
 			/* Application control acts as soon as the application is named, here at the first packet. */
-			if (bpf_map_lookup_elem(&fos1_app_deny, &dk))
+			if (bpf_map_lookup_elem(&fos1_app_deny, &dk)) {
 				nf.state = FOS1_FLOW_BLOCKED;
+				nf.flags |= FOS1_FLOW_F_APP_DENIED;
+			}
 		}
 	}
 #endif

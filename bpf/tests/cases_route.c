@@ -48,6 +48,7 @@ static int denied_application_is_blocked_at_first_packet(void)
 	CHECK_EQ(r.mirrored, 0);
 	CHECK_OK(flow_get(&s, &f));
 	CHECK_EQ(f.state, FOS1_FLOW_BLOCKED);
+	CHECK_EQ(f.flags & FOS1_FLOW_F_APP_DENIED, FOS1_FLOW_F_APP_DENIED);
 	CHECK_EQ(f.app_id, APP_STREAMING);
 	CHECK_EQ(stat_get(FOS1_STAT_BLOCKED), 1);
 	CHECK_OK(run_pkt(HOOK_UPLINK, &reply, &r));

@@ -48,6 +48,8 @@ export const FLOW_F_CRITICAL = 1 << 2;
 export const FLOW_F_WATCHED = 1 << 3;
 export const FLOW_F_UNKNOWN_L4 = 1 << 4;
 export const FLOW_F_ANOMALY = 1 << 5;
+/** BLOCKED by an application-control deny at its first packet: a block's expiry does not release it. */
+export const FLOW_F_APP_DENIED = 1 << 6;
 export const FLOW_F_NEVER_OFFLOAD = FLOW_F_CRITICAL | FLOW_F_WATCHED | FLOW_F_UNKNOWN_L4 | FLOW_F_ANOMALY;
 /** Flows fully inspected even while `load_sample_one_in` sheds the others. */
 export const FLOW_F_NEVER_SHED = FLOW_F_CRITICAL | FLOW_F_WATCHED | FLOW_F_ANOMALY;

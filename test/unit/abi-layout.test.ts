@@ -9,6 +9,7 @@ import {
   CFG_OFFLOAD_ENABLED,
   Direction,
   FLOW_F_ANOMALY,
+  FLOW_F_APP_DENIED,
   FLOW_F_CRITICAL,
   FLOW_F_NEVER_SHED,
   FLOW_F_ORIG_A,
@@ -170,6 +171,7 @@ describe("ABI constants agree with bpf/include/fos1.h", () => {
     expect(numeric("FOS1_FLOW_F_WATCHED")).toBe(FLOW_F_WATCHED);
     expect(numeric("FOS1_FLOW_F_UNKNOWN_L4")).toBe(FLOW_F_UNKNOWN_L4);
     expect(numeric("FOS1_FLOW_F_ANOMALY")).toBe(FLOW_F_ANOMALY);
+    expect(numeric("FOS1_FLOW_F_APP_DENIED")).toBe(FLOW_F_APP_DENIED);
     expect(union("FOS1_FLOW_F_NEVER_SHED")).toBe(FLOW_F_NEVER_SHED);
     expect(numeric("FOS1_LOAD_SHED_AFTER_PACKETS")).toBe(LOAD_SHED_AFTER_PACKETS);
     expect(numeric("FOS1_DEFAULT_CLASS_ID")).toBe(DEFAULT_CLASS_ID);

@@ -2,6 +2,7 @@ import { decode, type Flow, type FlowKey } from "../../../sdk/abi/codec";
 import {
   CAPACITY,
   FLOW_F_ANOMALY,
+  FLOW_F_APP_DENIED,
   FlowState,
   MAP_NAMES,
   STATS,
@@ -287,12 +288,17 @@ export class RuntimeMaps {
    * Returns BLOCKED flows that `released` names to INSPECT and bumps
    * `block_generation`, so each re-reads the blocks at its next packet: a
    * flow another block still covers is blocked again, the rest pass. This is
-   * how a lifted or expired block lets its flows through.
+   * how a lifted or expired block lets its flows through. A flow the kernel's
+   * application-control deny stopped is not a block's to release.
    */
   releaseBlockedFlows(released: (key: FlowKey) => boolean): number {
     const keys = this.flows
       .entries()
-      .filter((e) => e.value.readUInt32LE(FLOW.state) === FlowState.BLOCKED)
+      .filter(
+        (e) =>
+          e.value.readUInt32LE(FLOW.state) === FlowState.BLOCKED &&
+          (e.value.readUInt32LE(FLOW.flags) & FLOW_F_APP_DENIED) === 0,
+      )
       .map((e) => decode("flowKey", e.key))
       .filter(released);
     const n = keys.length === 0 ? 0 : this.returnToInspect(keys).count;

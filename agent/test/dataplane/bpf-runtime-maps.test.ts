@@ -7,6 +7,7 @@ import {
   encode,
   flowKeyOf,
   FLOW_F_ANOMALY,
+  FLOW_F_APP_DENIED,
   FLOW_F_ORIG_A,
   FlowState,
   MAP_NAMES,
@@ -133,6 +134,34 @@ describe("runtime writers against real pinned maps", () => {
     expect(maps.removeBlocks("source", ["198.51.100.7", "198.51.100.8"])).toBe(1);
     expect(config().blockGeneration).toBe(before + 3);
     expect(maps.fillLevels().find((l) => l.map === MAP_NAMES.blockSrc)!.entries).toBe(0);
+  });
+
+  it("releasing blocked flows returns those a block stopped, never those the application deny stopped", () => {
+    const flows = fd(MAP_NAMES.flows);
+    const byBlock = key(700);
+    const byDeny = key(701);
+    const write = (k: typeof byBlock, flags: number) =>
+      bpf.updateBatch(
+        flows,
+        encode("flowKey", k),
+        encode("flow", { ...programFlow(0), state: FlowState.BLOCKED, flags }),
+        1,
+      );
+    write(byBlock, FLOW_F_ORIG_A);
+    write(byDeny, FLOW_F_ORIG_A | FLOW_F_APP_DENIED);
+    const before = config().blockGeneration;
+    const asked: string[] = [];
+    expect(
+      maps.releaseBlockedFlows((k) => {
+        asked.push(k.addrA);
+        return true;
+      }),
+    ).toBe(1);
+    expect(decode("flow", bpf.lookup(flows, encode("flowKey", byBlock))!).state).toBe(FlowState.INSPECT);
+    expect(decode("flow", bpf.lookup(flows, encode("flowKey", byDeny))!).state).toBe(FlowState.BLOCKED);
+    expect(asked).toEqual([byBlock.addrA]);
+    expect(config().blockGeneration).toBe(before + 1);
+    bpf.deleteBatch(flows, Buffer.concat([encode("flowKey", byBlock), encode("flowKey", byDeny)]), 2);
   });
 
   it("destinations are learned, renewed and expire; the lease moves only its own member", () => {
