@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import type { NodeProgram } from "../../sdk/compile/node-program";
 import { compileProgram, programName, type PolicyDocument } from "../../sdk/compile/program";
 import { API_VERSION } from "../../sdk/schema/document";
 import { DOCUMENT_SCHEMAS, validateKind, type DocumentOfKind } from "../../sdk/schema/documents";
@@ -54,9 +55,10 @@ export function validatePolicy<K extends PolicyKind>(
 }
 
 /**
- * The validated document as an Output. A plain spec is validated now, so a
- * bad argument throws from the constructor; a spec holding Outputs is
- * validated when they resolve, and the same error fails the preview.
+ * The validated document. A plain spec is validated now and stays a plain
+ * value, so a bad argument throws from the constructor and its programs are
+ * compiled there too; a spec holding Outputs is validated when they resolve,
+ * and the same error fails the preview.
  */
 export function policyDocument<K extends PolicyKind>(
   who: ComponentIdentity,
@@ -65,13 +67,13 @@ export function policyDocument<K extends PolicyKind>(
   spec: pulumi.Input<SpecInput<K>>,
   site: Site,
   argument: SpecArgument = "spec",
-): pulumi.Output<DocumentOfKind<K>> {
-  const document = isKnownNow(spec)
-    ? pulumi.output(validatePolicy(who, kind, policyName, spec, site, argument))
-    : pulumi
-        .output(spec)
-        .apply((resolved) => validatePolicy(who, kind, policyName, resolved, site, argument));
-  return document as pulumi.Output<DocumentOfKind<K>>;
+): DocumentOfKind<K> | pulumi.Output<DocumentOfKind<K>> {
+  if (isKnownNow(spec)) return validatePolicy(who, kind, policyName, spec, site, argument);
+  return pulumi
+    .output(spec)
+    .apply((resolved) => validatePolicy(who, kind, policyName, resolved, site, argument)) as pulumi.Output<
+    DocumentOfKind<K>
+  >;
 }
 
 /** The agent's owner name of a policy, known before its spec resolves. */
@@ -108,14 +110,17 @@ export function deployPrograms<K extends PolicyKind>(
   part: string,
   kind: K,
   policyName: string,
-  document: pulumi.Input<DocumentOfKind<K>>,
+  document: DocumentOfKind<K> | pulumi.Output<DocumentOfKind<K>>,
   site: Site,
 ): DeployedPrograms {
   const owner = programNameOf(kind, policyName);
   const nodes = site.spec.nodes;
-  const compiled = nodes.map((node) =>
-    pulumi.output(document).apply((doc) => compileProgram(doc as unknown as PolicyDocument, site, node.name)),
-  );
+  const compile = (doc: DocumentOfKind<K>, node: string) =>
+    compileProgram(doc as unknown as PolicyDocument, site, node);
+  // A document known now compiles now: its programs are plain inputs, with no Output chain per node to resolve.
+  const compiled: (NodeProgram | pulumi.Output<NodeProgram>)[] = pulumi.Output.isInstance(document)
+    ? nodes.map((node) => document.apply((doc) => compile(doc, node.name)))
+    : nodes.map((node) => compile(document, node.name));
   const resources = nodes.map(
     (node, i) =>
       new NodeProgramResource(

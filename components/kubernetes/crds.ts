@@ -22,11 +22,24 @@ export const CUSTOM_RESOURCE_KINDS = {
 
 export type CustomResourceKind = keyof typeof CUSTOM_RESOURCE_KINDS;
 
-/** The CRD's OpenAPI schema of `spec`, generated from the zod schema in its input (YAML) form. */
-export function specOpenApiSchema(kind: CustomResourceKind): Record<string, unknown> {
-  return toStructuralSchema(
-    z.toJSONSchema(CUSTOM_RESOURCE_KINDS[kind].spec, { io: "input" }) as Record<string, unknown>,
-  );
+const specSchemas = new Map<CustomResourceKind, Readonly<Record<string, unknown>>>();
+
+/**
+ * The CRD's OpenAPI schema of `spec`, generated from the zod schema in its
+ * input (YAML) form. Generated once per kind: every DpiSensor (one per site
+ * in a fleet program) installs the same CRDs.
+ */
+export function specOpenApiSchema(kind: CustomResourceKind): Readonly<Record<string, unknown>> {
+  let schema = specSchemas.get(kind);
+  if (schema === undefined) {
+    schema = Object.freeze(
+      toStructuralSchema(
+        z.toJSONSchema(CUSTOM_RESOURCE_KINDS[kind].spec, { io: "input" }) as Record<string, unknown>,
+      ),
+    );
+    specSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 /**

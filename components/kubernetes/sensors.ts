@@ -107,12 +107,35 @@ function fetchRulesContainer(o: SensorOptions): Container {
   };
 }
 
-export function sensorConfigFiles(o: Pick<SensorOptions, "engine" | "spec">): ConfigFiles {
-  return renderSensorConfig(o.engine, o.spec);
+interface RenderedConfig {
+  readonly files: Readonly<ConfigFiles>;
+  readonly hash: string;
+}
+
+/**
+ * Rendered once per validated spec and engine: the ConfigMap holds the files
+ * and the DaemonSet names them by hash, and rendering Suricata's YAML is the
+ * costliest part of a DpiSensor.
+ */
+const renderedBySpec = new WeakMap<DpiSensorSpec, Map<Engine, RenderedConfig>>();
+
+function renderedConfig(o: Pick<SensorOptions, "engine" | "spec">): RenderedConfig {
+  let byEngine = renderedBySpec.get(o.spec);
+  if (byEngine === undefined) {
+    byEngine = new Map();
+    renderedBySpec.set(o.spec, byEngine);
+  }
+  let rendered = byEngine.get(o.engine);
+  if (rendered === undefined) {
+    const files = Object.freeze(renderSensorConfig(o.engine, o.spec));
+    rendered = { files, hash: configHash(files) };
+    byEngine.set(o.engine, rendered);
+  }
+  return rendered;
 }
 
 export function sensorConfigMapName(o: Pick<SensorOptions, "engine" | "spec" | "instance">): string {
-  return `${o.instance}-${o.engine}-${configHash(sensorConfigFiles(o))}`;
+  return `${o.instance}-${o.engine}-${renderedConfig(o).hash}`;
 }
 
 /** Immutable and content-named: a configuration change is a new ConfigMap, never an edit in place. */
@@ -124,7 +147,7 @@ export function sensorConfigMap(o: SensorOptions): k8s.types.input.core.v1.Confi
       labels: standardLabels(sensorComponent(o.engine), o.instance),
     },
     immutable: true,
-    data: { ...sensorConfigFiles(o) },
+    data: { ...renderedConfig(o).files },
   };
 }
 

@@ -29,7 +29,7 @@ export class NodeProgramResource extends pulumi.dynamic.Resource {
     super(
       nodeProgramProvider,
       name,
-      { ...args, hash: undefined, appliedAt: undefined, drift: undefined, writes: undefined },
+      { ...args, hash: undefined, appliedAt: undefined, drift: undefined },
       opts,
       "fos1",
       "NodeProgram",
