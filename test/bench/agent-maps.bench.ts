@@ -158,7 +158,7 @@ function runtimeWriters(dir: string, pinRoot: string): void {
   const blockSeconds = (performance.now() - started) / 1000;
   if (written !== BLOCKS) throw new Error(`wrote ${written} of ${BLOCKS} blocks`);
   const nftSeconds = nftPerElement(
-    `amb${process.pid % 10_000}`,
+    `arb${process.pid % 10_000}`,
     blocks.slice(0, NFT_SAMPLE).map((b) => b.target),
   );
   console.log(
@@ -188,7 +188,7 @@ async function throughTheAgent(dir: string, pinRoot: string): Promise<void> {
   const program = largeProgram();
   const entries = PER_MAP.reduce((a, b) => a + b, 0);
   const baseline = bpftoolBatch(dir, programBatch(pinRoot, program));
-  const lab = new MapsLab(`b${process.pid % 1000}`);
+  const lab = new MapsLab(`ar${process.pid % 1000}`);
   try {
     await lab.setup();
     await lab.start();

@@ -1,6 +1,7 @@
 import type { MapEntry, NodeProgram } from "../../../sdk/compile/node-program";
 import { ConflictError, type ProgramDrift } from "../reconcile/reconciler";
 import { configPatch, desiredConfig, diffConfig, type DesiredConfig } from "./config-settings";
+import type { MapDump } from "./native";
 import {
   keyLabel,
   NOT_POLICY,
@@ -18,6 +19,8 @@ export interface EntryRef {
 
 /** One key of a policy map as every program naming it asks for it. */
 export interface DesiredEntry {
+  /** Where the key and merged value sit in their DesiredMap's `keyBytes` and `valueBytes`. */
+  readonly slot: number;
   /** The key's bytes (`byteString`). */
   readonly key: string;
   /** The key as a drift path element: `app_id=7`. */
@@ -32,28 +35,40 @@ export interface DesiredEntry {
   readonly declaredBy: readonly EntryRef[];
 }
 
+/**
+ * One policy map's entries by key bytes, with every key and merged value
+ * also back to back in slot order, as a batch write takes them: a first
+ * apply hands these to the kernel without copying an entry.
+ */
+export interface DesiredMap extends ReadonlyMap<string, DesiredEntry> {
+  readonly keyBytes: Buffer;
+  readonly valueBytes: Buffer;
+}
+
 export type PolicyMapName = PolicyMap["name"];
 
-/** Per policy map, entries by key bytes. Maps no program names must be empty. */
-export type DesiredPolicyMaps = ReadonlyMap<PolicyMapName, ReadonlyMap<string, DesiredEntry>>;
+/** Per policy map, its desired entries. Maps no program names must be empty. */
+export type DesiredPolicyMaps = ReadonlyMap<PolicyMapName, DesiredMap>;
 
 export interface MapsDesired {
   readonly maps: DesiredPolicyMaps;
   readonly config: DesiredConfig;
 }
 
-/** What the policy maps and fos1_config hold: per map, value bytes by key bytes (`byteString`). */
+/** What the policy maps and fos1_config hold: per map, its dump as the kernel gave it. */
 export interface MapsActual {
-  readonly maps: ReadonlyMap<PolicyMapName, ReadonlyMap<string, string>>;
+  readonly maps: ReadonlyMap<PolicyMapName, MapDump>;
   readonly config: Buffer;
 }
 
-/** One map's writes, as key and value bytes (`byteString`); upserted keys and values pair by index. */
+/** One map's writes: keys and values to write, and keys to delete, each back to back. */
 export interface MapWrites {
   readonly map: PolicyMap;
-  readonly upsertKeys: readonly string[];
-  readonly upsertValues: readonly string[];
-  readonly deletes: readonly string[];
+  readonly upsertKeys: Buffer;
+  readonly upsertValues: Buffer;
+  readonly upserts: number;
+  readonly deleteKeys: Buffer;
+  readonly deletes: number;
 }
 
 /** The writes that make the kernel hold a desired state; `count` is entries written or deleted. */
@@ -66,13 +81,12 @@ export interface MapsWrites {
 const BY_NAME = new Map(POLICY_MAPS.map((m) => [m.name as string, m]));
 
 /**
- * Bytes as a string of one latin1 char per byte. Keys and values are kept
- * this way, not as Buffers: 100k small Buffers cost more to make and to
- * collect than the whole plan, and strings compare and key Maps directly.
+ * Bytes as a string of one latin1 char per byte. Keys are kept this way to
+ * key Maps: strings compare and hash directly, small Buffers do not.
  */
 export const byteString = (bytes: Buffer): string => bytes.toString("latin1");
 
-/** Where entries are encoded before they become byte strings; larger than any policy key or value. */
+/** Where a value is encoded to be checked before it merges into a key's; larger than any policy value. */
 const scratch = Buffer.alloc(64);
 
 /** The reason `codec.write` refused a record, with its path, as the codec's `check` words it. */
@@ -86,23 +100,44 @@ function refusal(codec: EntryCodec, record: Readonly<Record<string, unknown>>, p
 }
 
 /**
- * The bytes of an entry's key or value (`part`); throws the refusal at its
+ * Writes an entry's key or value (`part`) at `at`; throws the refusal at its
  * path when the codec cannot hold it or a key is incomplete. The path is
  * built only then: 100k entries need none.
  */
-function encoded(
+function encode(
   codec: EntryCodec,
   entry: MapEntry,
   part: "key" | "value",
-  at: string,
-  index: number,
-): string {
+  out: Buffer,
+  at: number,
+  path: () => string,
+): void {
   const record = entry[part];
-  const written = codec.write(record, scratch, 0);
+  const written = codec.write(record, out, at);
   if (written < 0 || (part === "key" && written !== codec.fields.length)) {
-    throw refusal(codec, record, `${at}[${index}].${part}`);
+    throw refusal(codec, record, `${path()}.${part}`);
   }
-  return scratch.toString("latin1", 0, codec.size);
+}
+
+/** A policy map's desired entries as they are merged, program by program. */
+class MergingMap extends Map<string, MergedEntry> implements DesiredMap {
+  keyBytes: Buffer;
+  valueBytes: Buffer;
+
+  constructor(
+    readonly map: PolicyMap,
+    capacity: number,
+  ) {
+    super();
+    this.keyBytes = Buffer.allocUnsafe(capacity * map.key.size);
+    this.valueBytes = Buffer.allocUnsafe(capacity * map.value.size);
+  }
+
+  /** Drops the room left by keys that merged into others. */
+  seal(): void {
+    this.keyBytes = this.keyBytes.subarray(0, this.size * this.map.key.size);
+    this.valueBytes = this.valueBytes.subarray(0, this.size * this.map.value.size);
+  }
 }
 
 /**
@@ -118,16 +153,21 @@ class MergedEntry implements DesiredEntry {
   };
 
   constructor(
-    private readonly map: PolicyMap,
+    private readonly into: MergingMap,
+    readonly slot: number,
     readonly key: string,
     private readonly first: MapEntry,
     private readonly firstProgram: string,
     private readonly firstIndex: number,
-    public value: string,
   ) {}
 
   get label(): string {
-    return keyLabel(this.map.key, this.first.key);
+    return keyLabel(this.into.map.key, this.first.key);
+  }
+
+  get value(): string {
+    const size = this.into.map.value.size;
+    return this.into.valueBytes.toString("latin1", this.slot * size, (this.slot + 1) * size);
   }
 
   get values(): Readonly<Record<string, Scalar>> {
@@ -152,6 +192,7 @@ class MergedEntry implements DesiredEntry {
       declaredBy: [this.firstRef()],
     };
     const { values, owners, declaredBy } = this.merged;
+    const map = this.into.map;
     declaredBy.push(ref);
     for (const [field, value] of Object.entries(entry.value)) {
       const owner = owners[field];
@@ -161,13 +202,12 @@ class MergedEntry implements DesiredEntry {
       } else if (values[field] !== value) {
         throw new ConflictError(
           `${path}.value.${field}`,
-          `${this.map.name}[${this.label}].${field}: program "${ref.program}" sets ${value}; program ` +
-            `"${owner.program}" already sets ${values[field]} (spec.maps.${this.map.name}[${owner.index}])`,
+          `${map.name}[${this.label}].${field}: program "${ref.program}" sets ${value}; program ` +
+            `"${owner.program}" already sets ${values[field]} (spec.maps.${map.name}[${owner.index}])`,
         );
       }
     }
-    this.map.value.write(values, scratch, 0);
-    this.value = scratch.toString("latin1", 0, this.map.value.size);
+    map.value.write(values, this.into.valueBytes, this.slot * map.value.size);
   }
 
   private firstRef(): EntryRef {
@@ -183,21 +223,36 @@ class MergedEntry implements DesiredEntry {
  * more entries than the map's capacity) throws an Error starting with its path.
  */
 export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPolicyMaps {
-  const maps = new Map<PolicyMapName, Map<string, MergedEntry>>(POLICY_MAPS.map((m) => [m.name, new Map()]));
+  const entries = new Map<string, number>();
+  for (const program of programs) {
+    for (const [name, list] of Object.entries(program.spec.maps))
+      entries.set(name, (entries.get(name) ?? 0) + list.length);
+  }
+  const maps = new Map(POLICY_MAPS.map((m) => [m.name, new MergingMap(m, entries.get(m.name) ?? 0)]));
   for (const program of programs) {
     const owner = program.metadata.name;
-    for (const [name, entries] of Object.entries(program.spec.maps)) {
+    for (const [name, list] of Object.entries(program.spec.maps)) {
       const at = `spec.maps.${name}`;
       const map = BY_NAME.get(name);
       if (!map) throw new Error(`${at}: ${NOT_POLICY[name] ?? "no such map in fos1.h"}`);
       const into = maps.get(map.name)!;
-      for (let index = 0; index < entries.length; index++) {
-        const entry = entries[index]!;
-        const key = encoded(map.key, entry, "key", at, index);
-        const value = encoded(map.value, entry, "value", at, index);
+      const ks = map.key.size;
+      const vs = map.value.size;
+      for (let index = 0; index < list.length; index++) {
+        const entry = list[index]!;
+        const path = () => `${at}[${index}]`;
+        // The key is written at the next free slot; it stays there only if no entry had it yet.
+        const slot = into.size;
+        encode(map.key, entry, "key", into.keyBytes, slot * ks, path);
+        const key = into.keyBytes.toString("latin1", slot * ks, (slot + 1) * ks);
         const known = into.get(key);
-        if (known) known.merge(entry, { program: owner, index }, `${at}[${index}]`);
-        else into.set(key, new MergedEntry(map, key, entry, owner, index, value));
+        if (known) {
+          encode(map.value, entry, "value", scratch, 0, path);
+          known.merge(entry, { program: owner, index }, path());
+        } else {
+          encode(map.value, entry, "value", into.valueBytes, slot * vs, path);
+          into.set(key, new MergedEntry(into, slot, key, entry, owner, index));
+        }
       }
       if (into.size > map.capacity) {
         throw new Error(
@@ -206,6 +261,7 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
       }
     }
   }
+  for (const map of maps.values()) map.seal();
   return maps;
 }
 
@@ -226,6 +282,20 @@ function ownedBy(entry: DesiredEntry, program: string): Record<string, Scalar> {
   );
 }
 
+/** A dump's entries by key bytes (`byteString`): their index in the dump. */
+function dumpIndex(dump: MapDump | undefined, keySize: number): Map<string, number> {
+  const index = new Map<string, number>();
+  for (let i = 0; i < (dump?.count ?? 0); i++)
+    index.set(dump!.keys.toString("latin1", i * keySize, (i + 1) * keySize), i);
+  return index;
+}
+
+/** True when `a` from `at` and `b` from `bt` hold the same `size` bytes; a loop beats a native call at 4-8 bytes. */
+function sameBytes(a: Buffer, at: number, b: Buffer, bt: number, size: number): boolean {
+  for (let i = 0; i < size; i++) if (a[at + i] !== b[bt + i]) return false;
+  return true;
+}
+
 /**
  * Pure: where the kernel differs from the programs, as drift of the program
  * owning the entry or field (`spec.maps.fos1_app_policy[app_id=7].class_id`).
@@ -234,17 +304,20 @@ function ownedBy(entry: DesiredEntry, program: string): Record<string, Scalar> {
 export function diffMaps(desired: MapsDesired, actual: MapsActual): ProgramDrift[] {
   const drift: ProgramDrift[] = [];
   for (const map of POLICY_MAPS) {
-    const have = actual.maps.get(map.name);
-    for (const [id, entry] of desired.maps.get(map.name) ?? []) {
-      const bytes = have?.get(id);
-      if (bytes === entry.value) continue;
+    const vs = map.value.size;
+    const dump = actual.maps.get(map.name);
+    const have = dumpIndex(dump, map.key.size);
+    const want = desired.maps.get(map.name);
+    for (const [id, entry] of want ?? []) {
+      const i = have.get(id);
+      if (i !== undefined && sameBytes(dump!.values, i * vs, want!.valueBytes, entry.slot * vs, vs)) continue;
       const at = `spec.maps.${map.name}[${entry.label}]`;
-      if (bytes === undefined) {
+      if (i === undefined) {
         for (const { program } of entry.declaredBy)
           drift.push({ program, path: at, expected: ownedBy(entry, program), actual: null });
         continue;
       }
-      const got = map.value.decode(Buffer.from(bytes, "latin1"));
+      const got = map.value.decode(dump!.values.subarray(i * vs, (i + 1) * vs));
       for (const [field, owner] of Object.entries(entry.owners)) {
         if (got[field] !== entry.values[field]) {
           drift.push({
@@ -261,26 +334,77 @@ export function diffMaps(desired: MapsDesired, actual: MapsActual): ProgramDrift
   return drift;
 }
 
-/** Pure: only the entries that differ (upserts), those no program owns (deletes), and fos1_config if it differs. */
-export function planWrites(desired: MapsDesired, actual: MapsActual): MapsWrites {
+/** The entries of `from` at `indices` (of `size` bytes each), back to back. */
+function gather(from: Buffer, indices: readonly number[], size: number): Buffer {
+  const out = Buffer.allocUnsafe(indices.length * size);
+  indices.forEach((index, i) => from.copy(out, i * size, index * size, (index + 1) * size));
+  return out;
+}
+
+/**
+ * One map's writes: the desired entries the dump lacks or holds with other
+ * bytes, and the dumped keys no program asks for; undefined when none.
+ */
+function planMap(
+  map: PolicyMap,
+  want: DesiredMap | undefined,
+  have: MapDump | undefined,
+): MapWrites | undefined {
+  const ks = map.key.size;
+  const vs = map.value.size;
+  const wanted = want?.size ?? 0;
+  const held = have?.count ?? 0;
+  if (wanted === 0 && held === 0) return undefined;
+  if (held === 0) {
+    const none = Buffer.alloc(0);
+    return {
+      map,
+      upsertKeys: want!.keyBytes,
+      upsertValues: want!.valueBytes,
+      upserts: wanted,
+      deleteKeys: none,
+      deletes: 0,
+    };
+  }
+  // Per desired slot: 1 once the kernel is seen holding it with the same bytes.
+  const holds = new Uint8Array(wanted);
+  const deletes: number[] = [];
+  for (let i = 0; i < held; i++) {
+    const entry = want?.get(have!.keys.toString("latin1", i * ks, (i + 1) * ks));
+    if (!entry) deletes.push(i);
+    else if (sameBytes(have!.values, i * vs, want!.valueBytes, entry.slot * vs, vs)) holds[entry.slot] = 1;
+  }
+  const upserts: number[] = [];
+  for (let slot = 0; slot < wanted; slot++) if (holds[slot] === 0) upserts.push(slot);
+  if (upserts.length + deletes.length === 0) return undefined;
+  return {
+    map,
+    upsertKeys: gather(want!.keyBytes, upserts, ks),
+    upsertValues: gather(want!.valueBytes, upserts, vs),
+    upserts: upserts.length,
+    deleteKeys: gather(have!.keys, deletes, ks),
+    deletes: deletes.length,
+  };
+}
+
+/**
+ * Pure: only the entries that differ (upserts), those no program owns
+ * (deletes), and fos1_config if it differs. Maps in `verified` are known to
+ * hold their desired entries already and are not compared.
+ */
+export function planWrites(
+  desired: MapsDesired,
+  actual: MapsActual,
+  verified: ReadonlySet<PolicyMapName> = new Set(),
+): MapsWrites {
   let count = 0;
   const maps: MapWrites[] = [];
   for (const map of POLICY_MAPS) {
-    const want = desired.maps.get(map.name) ?? new Map<string, DesiredEntry>();
-    const have = actual.maps.get(map.name) ?? new Map<string, string>();
-    const upsertKeys: string[] = [];
-    const upsertValues: string[] = [];
-    for (const [id, entry] of want) {
-      if (have.get(id) !== entry.value) {
-        upsertKeys.push(id);
-        upsertValues.push(entry.value);
-      }
-    }
-    const deletes: string[] = [];
-    for (const id of have.keys()) if (!want.has(id)) deletes.push(id);
-    if (upsertKeys.length + deletes.length === 0) continue;
-    count += upsertKeys.length + deletes.length;
-    maps.push({ map, upsertKeys, upsertValues, deletes });
+    if (verified.has(map.name)) continue;
+    const writes = planMap(map, desired.maps.get(map.name), actual.maps.get(map.name));
+    if (!writes) continue;
+    count += writes.upserts + writes.deletes;
+    maps.push(writes);
   }
   const config = configPatch(desired.config, actual.config);
   return config ? { maps, config, count: count + 1 } : { maps, count };

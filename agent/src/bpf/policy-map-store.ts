@@ -17,9 +17,6 @@ const POLICY_GENERATION = LAYOUTS.config.fields.find((f) => f.c === "policy_gene
 /** Flows keep a copy of what they read from these; a write to either must bump policy_generation. */
 const COPIED: ReadonlySet<string> = new Set([MAP_NAMES.appPolicy, MAP_NAMES.qosClasses]);
 
-/** Byte strings (maps-plan `byteString`) back to back, as a batch call takes them. */
-const batch = (bytes: readonly string[]): Buffer => Buffer.from(bytes.join(""), "latin1");
-
 /** The policy maps and fos1_config as pinned under the pin root, each opened once. */
 export class PinnedPolicyMaps implements PolicyMapStore {
   private constructor(
@@ -39,21 +36,10 @@ export class PinnedPolicyMaps implements PolicyMapStore {
   }
 
   read(): MapsActual {
-    const maps = new Map<PolicyMapName, Map<string, string>>();
-    for (const [name, map] of this.maps) {
-      const { keys, values, count } = map.dump();
-      const ks = map.info.keySize;
-      const vs = count === 0 ? 0 : values.length / count;
-      const held = new Map<string, string>();
-      for (let i = 0; i < count; i++) {
-        held.set(
-          keys.toString("latin1", i * ks, (i + 1) * ks),
-          values.toString("latin1", i * vs, (i + 1) * vs),
-        );
-      }
-      maps.set(name, held);
-    }
-    return { maps, config: this.config.lookup(CONFIG_KEY)! };
+    return {
+      maps: new Map([...this.maps].map(([name, map]) => [name, map.dump()])),
+      config: this.config.lookup(CONFIG_KEY)!,
+    };
   }
 
   /**
@@ -64,11 +50,11 @@ export class PinnedPolicyMaps implements PolicyMapStore {
    * their copies (bpf/README.md, rule "Policy").
    */
   write(writes: MapsWrites): void {
-    for (const { map, upsertKeys, upsertValues } of writes.maps) {
-      this.maps.get(map.name)!.upsertBatch(batch(upsertKeys), batch(upsertValues), upsertKeys.length);
+    for (const { map, upsertKeys, upsertValues, upserts } of writes.maps) {
+      this.maps.get(map.name)!.upsertBatch(upsertKeys, upsertValues, upserts);
     }
-    for (const { map, deletes } of [...writes.maps].reverse()) {
-      this.maps.get(map.name)!.deleteBatch(batch(deletes), deletes.length);
+    for (const { map, deleteKeys, deletes } of [...writes.maps].reverse()) {
+      this.maps.get(map.name)!.deleteBatch(deleteKeys, deletes);
     }
     if (writes.config) this.config.patch(CONFIG_KEY, writes.config.patch, 1, writes.config.mask);
     if (writes.maps.some((m) => COPIED.has(m.map.name))) this.bumpPolicyGeneration();

@@ -4,10 +4,13 @@ import {
   desiredPolicyMaps,
   diffMaps,
   planWrites,
+  type DesiredMap,
   type DesiredPolicyMaps,
   type MapsActual,
   type MapsDesired,
+  type PolicyMapName,
 } from "../bpf/maps-plan";
+import type { MapDump } from "../bpf/native";
 import type { PolicyMapStore } from "../bpf/policy-map-store";
 import type { ProgramDrift, Reconciler } from "./reconciler";
 
@@ -29,6 +32,11 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
   readonly subsystem = "maps" as const;
   /** The policy maps of the last set of programs asked for, and which programs (name and hash) they were. */
   private last?: { readonly programs: readonly string[]; readonly maps: DesiredPolicyMaps };
+  /** Per map, the last dump seen holding its desired entries, and those entries. */
+  private readonly verified = new Map<
+    PolicyMapName,
+    { readonly want?: DesiredMap; readonly dump: MapDump }
+  >();
 
   constructor(private readonly options: MapsReconcilerOptions) {}
 
@@ -60,11 +68,30 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
     return diffMaps(desired, actual);
   }
 
-  /** Entries written or deleted (a batch counts each entry), plus fos1_config and re-attached programs. */
+  /**
+   * Entries written or deleted (a batch counts each entry), plus fos1_config
+   * and re-attached programs. Every map is read back each time; a map whose
+   * dump is byte for byte the one last seen holding the same desired
+   * entries holds them still, and is not compared entry by entry again.
+   */
   async apply(desired: MapsDesired): Promise<number> {
     const reattached = this.options.attachments?.repair() ?? 0;
-    const writes = planWrites(desired, this.options.store.read());
+    const actual = this.options.store.read();
+    const unchanged = new Set<PolicyMapName>();
+    for (const [name, dump] of actual.maps) {
+      const seen = this.verified.get(name);
+      if (seen && seen.want === desired.maps.get(name) && sameDump(seen.dump, dump)) unchanged.add(name);
+    }
+    const writes = planWrites(desired, actual, unchanged);
     if (writes.count > 0) this.options.store.write(writes);
+    const written = new Set(writes.maps.map((m) => m.map.name));
+    for (const [name, dump] of actual.maps) {
+      if (written.has(name)) this.verified.delete(name);
+      else this.verified.set(name, { want: desired.maps.get(name), dump });
+    }
     return reattached + writes.count;
   }
 }
+
+const sameDump = (a: MapDump, b: MapDump): boolean =>
+  a.count === b.count && a.keys.equals(b.keys) && a.values.equals(b.values);

@@ -15,6 +15,8 @@ import {
   diffMaps,
   planWrites,
   type MapsActual,
+  type MapWrites,
+  type PolicyMapName,
 } from "@fos1/dpi/agent/src/bpf/maps-plan";
 import { POLICY_MAPS } from "@fos1/dpi/agent/src/bpf/policy-maps";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
@@ -31,13 +33,42 @@ const ifindex = (name: string) => (name === "fos1-mirror" ? 7 : 0);
 const appKey = (id: number) => byteString(encodeU32(id));
 const bytes = (s: string) => Buffer.from(s, "latin1");
 
+/** `count` entries of `size` bytes, back to back, as byte strings. */
+const split = (bytes: Buffer, count: number): string[] =>
+  Array.from({ length: count }, (_, i) =>
+    byteString(bytes.subarray((i * bytes.length) / count, ((i + 1) * bytes.length) / count)),
+  );
+const upserted = (m: MapWrites) => split(m.upsertKeys, m.upserts);
+const upsertedValues = (m: MapWrites) => split(m.upsertValues, m.upserts);
+const deleted = (m: MapWrites) => split(m.deleteKeys, m.deletes);
+
+/** Policy maps as value bytes by key bytes, easy to change out of band, and fos1_config. */
+interface Kernel {
+  readonly maps: Map<PolicyMapName, Map<string, string>>;
+  readonly config: Buffer;
+}
+
+/** The kernel's maps as their dumps. */
+const dumped = (kernel: Kernel): MapsActual => ({
+  maps: new Map(
+    [...kernel.maps].map(([name, m]) => [
+      name,
+      { keys: bytes([...m.keys()].join("")), values: bytes([...m.values()].join("")), count: m.size },
+    ]),
+  ),
+  config: kernel.config,
+});
+
 /** The kernel as it is after the writes of a plan, starting from empty maps and a zero fos1_config. */
-function applied(programs: readonly NodeProgram[]): MapsActual {
+function applied(programs: readonly NodeProgram[]): Kernel {
   const desired = desiredMaps(programs, ifindex);
   const empty: MapsActual = { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) };
   const writes = planWrites(desired, empty);
   const maps = new Map(
-    writes.maps.map((m) => [m.map.name, new Map(m.upsertKeys.map((k, i) => [k, m.upsertValues[i]!]))]),
+    writes.maps.map((m) => {
+      const values = upsertedValues(m);
+      return [m.map.name, new Map(upserted(m).map((k, i) => [k, values[i]!]))];
+    }),
   );
   const config = Buffer.from(empty.config);
   for (let i = 0; i < config.length; i++)
@@ -70,14 +101,14 @@ describe("maps desired state from the golden programs", () => {
 
   it("encodes every key and value as sdk/abi does", () => {
     const writes = planWrites(desired, { maps: new Map(), config: Buffer.alloc(LAYOUTS.config.size) });
-    const classes = writes.maps.find((m) => m.map.name === "fos1_qos_classes")!.upsertValues;
+    const classes = upsertedValues(writes.maps.find((m) => m.map.name === "fos1_qos_classes")!);
     expect(classes.map((c) => decode("qosClass", bytes(c)))).toContainEqual({
       skbPriority: 0x10011,
       dscp: 46,
     });
-    const segments = writes.maps.find((m) => m.map.name === "fos1_segments")!.upsertKeys;
+    const segments = upserted(writes.maps.find((m) => m.map.name === "fos1_segments")!);
     expect(segments).toContainEqual(byteString(encode("lpmKey", lpmPrefix("10.10.200.0/24"))));
-    const routes = writes.maps.find((m) => m.map.name === "fos1_route_policy")!.upsertKeys;
+    const routes = upserted(writes.maps.find((m) => m.map.name === "fos1_route_policy")!);
     expect(routes).toContainEqual(byteString(encode("routeKey", { segmentId: 0, appId: 7 })));
     expect(writes.count).toBe(4 + 18 + 13 + 2 + 1 + 1 + 2 + 1);
   });
@@ -182,15 +213,17 @@ describe("maps conflicts and refusals", () => {
 describe("maps diff and writes", () => {
   it("writes nothing when the kernel holds the desired state", () => {
     const desired = desiredMaps(golden, ifindex);
-    const actual = applied(golden);
+    const actual = dumped(applied(golden));
     expect(planWrites(desired, actual).count).toBe(0);
     expect(diffMaps(desired, actual)).toEqual([]);
   });
 
   it("attributes a changed field to the program that owns that field", () => {
-    const actual = applied(golden);
-    const policy = actual.maps.get("fos1_app_policy") as Map<string, string>;
-    policy.set(appKey(9), byteString(encode("appPolicy", { classId: 19, flags: 2 })));
+    const kernel = applied(golden);
+    kernel.maps
+      .get("fos1_app_policy")!
+      .set(appKey(9), byteString(encode("appPolicy", { classId: 19, flags: 2 })));
+    const actual = dumped(kernel);
     const desired = desiredMaps(golden, ifindex);
     expect(diffMaps(desired, actual)).toEqual([
       {
@@ -204,10 +237,11 @@ describe("maps diff and writes", () => {
   });
 
   it("a missing shared entry is drift of every program naming it; a stray entry is deleted, nobody's drift", () => {
-    const actual = applied(golden);
-    const policy = actual.maps.get("fos1_app_policy") as Map<string, string>;
+    const kernel = applied(golden);
+    const policy = kernel.maps.get("fos1_app_policy")!;
     policy.delete(appKey(9));
     policy.set(appKey(999), byteString(encode("appPolicy", { classId: 1, flags: 0 })));
+    const actual = dumped(kernel);
     const desired = desiredMaps(golden, ifindex);
     const drift = diffMaps(desired, actual);
     expect(drift).toEqual([
@@ -226,18 +260,18 @@ describe("maps diff and writes", () => {
     ]);
     const writes = planWrites(desired, actual);
     const policyWrites = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
-    expect(policyWrites.upsertKeys).toEqual([appKey(9)]);
-    expect(policyWrites.deletes).toEqual([appKey(999)]);
+    expect(upserted(policyWrites)).toEqual([appKey(9)]);
+    expect(deleted(policyWrites)).toEqual([appKey(999)]);
   });
 
   it("removing a program deletes its keys and zeroes only its fields of shared keys", () => {
-    const actual = applied(golden);
+    const actual = dumped(applied(golden));
     const desired = desiredMaps([qos, routing, sensor], ifindex);
     const writes = planWrites(desired, actual);
     const policy = writes.maps.find((m) => m.map.name === "fos1_app_policy")!;
     // 5 fast-path-only apps deleted, the 4 shared ones rewritten without OFFLOAD_ALLOWED.
-    expect(policy.deletes).toHaveLength(5);
-    expect(policy.upsertValues.map((v) => decode("appPolicy", bytes(v)))).toEqual(
+    expect(policy.deletes).toBe(5);
+    expect(upsertedValues(policy).map((v) => decode("appPolicy", bytes(v)))).toEqual(
       Array(4).fill({ classId: 19, flags: 0 }),
     );
     expect(writes.maps.map((m) => m.map.name).sort()).toEqual([
@@ -249,7 +283,7 @@ describe("maps diff and writes", () => {
   });
 
   it("a config member set out of band is drift of the program that set it", () => {
-    const actual = applied(golden);
+    const actual = dumped(applied(golden));
     actual.config.writeUInt32LE(32, 4);
     expect(diffMaps(desiredMaps(golden, ifindex), actual)).toEqual([
       { program: fastPath.metadata.name, path: "spec.config.sample_one_in", expected: 64, actual: 32 },

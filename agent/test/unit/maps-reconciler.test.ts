@@ -1,4 +1,5 @@
 import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
+import * as mapsPlan from "@fos1/dpi/agent/src/bpf/maps-plan";
 import type { MapsActual, MapsWrites, PolicyMapName } from "@fos1/dpi/agent/src/bpf/maps-plan";
 import type { PolicyMapStore } from "@fos1/dpi/agent/src/bpf/policy-map-store";
 import { MapsReconciler } from "@fos1/dpi/agent/src/reconcile/maps-reconciler";
@@ -11,19 +12,27 @@ class MemoryMaps implements PolicyMapStore {
   entriesWritten = 0;
 
   read(): MapsActual {
+    const bytes = (parts: Iterable<string>) => Buffer.from([...parts].join(""), "latin1");
     return {
-      maps: new Map([...this.maps].map(([n, m]) => [n, new Map(m)])),
+      maps: new Map(
+        [...this.maps].map(([n, m]) => [
+          n,
+          { keys: bytes(m.keys()), values: bytes(m.values()), count: m.size },
+        ]),
+      ),
       config: Buffer.from(this.config),
     };
   }
 
   write(writes: MapsWrites): void {
-    for (const { map, upsertKeys, upsertValues, deletes } of writes.maps) {
+    const entry = (bytes: Buffer, count: number, i: number) =>
+      bytes.toString("latin1", (i * bytes.length) / count, ((i + 1) * bytes.length) / count);
+    for (const { map, upsertKeys, upsertValues, upserts, deleteKeys, deletes } of writes.maps) {
       const m = this.maps.get(map.name) ?? new Map<string, string>();
-      upsertKeys.forEach((k, i) => m.set(k, upsertValues[i]!));
-      for (const d of deletes) m.delete(d);
+      for (let i = 0; i < upserts; i++) m.set(entry(upsertKeys, upserts, i), entry(upsertValues, upserts, i));
+      for (let i = 0; i < deletes; i++) m.delete(entry(deleteKeys, deletes, i));
       this.maps.set(map.name, m);
-      this.entriesWritten += upsertKeys.length + deletes.length;
+      this.entriesWritten += upserts + deletes;
     }
     if (writes.config) {
       const { patch, mask } = writes.config;
@@ -69,6 +78,34 @@ describe("MapsReconciler", () => {
     const before = store.entriesWritten;
     expect(await reconciler.apply(desired)).toBe(4);
     expect(store.entriesWritten - before).toBe(4);
+  });
+
+  it("compares a map entry by entry only when its dump changed since it last held the same desired entries", async () => {
+    const store = new MemoryMaps();
+    const reconciler = new MapsReconciler({ store, ifindex: () => 0 });
+    const desired = reconciler.desired(programs);
+    await reconciler.apply(desired);
+    const plan = jest.spyOn(mapsPlan, "planWrites");
+    // The first read after writing is compared in full; from then on the same dumps are known.
+    expect(await reconciler.apply(desired)).toBe(0);
+    expect(await reconciler.apply(desired)).toBe(0);
+    expect([...plan.mock.calls[1]![2]!].sort()).toEqual([...store.maps.keys()].sort());
+
+    // One value changed in place (same keys, same order, same count) is found and repaired.
+    const classes = store.maps.get("fos1_qos_classes")!;
+    const [key, value] = [...classes][0]!;
+    classes.set(key, String.fromCharCode(value.charCodeAt(0) ^ 1) + value.slice(1));
+    expect(await reconciler.apply(desired)).toBe(1);
+    expect(plan.mock.calls[2]![2]!.has("fos1_qos_classes")).toBe(false);
+
+    // The same entries dumped in another order are compared, and need nothing.
+    const policy = store.maps.get("fos1_app_policy")!;
+    const reversed = [...policy].reverse();
+    policy.clear();
+    for (const [k, v] of reversed) policy.set(k, v);
+    expect(await reconciler.apply(desired)).toBe(0);
+    expect(plan.mock.calls[3]![2]!.has("fos1_app_policy")).toBe(false);
+    plan.mockRestore();
   });
 
   it("merges the policy maps of an unchanged set of programs once; fos1_config follows the interfaces", () => {
