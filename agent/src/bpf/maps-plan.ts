@@ -100,22 +100,23 @@ function refusal(codec: EntryCodec, record: Readonly<Record<string, unknown>>, p
 }
 
 /**
- * Writes an entry's key or value (`part`) at `at`; throws the refusal at its
- * path when the codec cannot hold it or a key is incomplete. The path is
- * built only then: 100k entries need none.
+ * Writes an entry's key or value (`part`) at `offset`; throws the refusal at
+ * its path (`at[index].part`) when the codec cannot hold it or a key is
+ * incomplete. The path is built only then: 100k entries need none.
  */
 function encode(
   codec: EntryCodec,
   entry: MapEntry,
   part: "key" | "value",
   out: Buffer,
-  at: number,
-  path: () => string,
+  offset: number,
+  at: string,
+  index: number,
 ): void {
   const record = entry[part];
-  const written = codec.write(record, out, at);
+  const written = codec.write(record, out, offset);
   if (written < 0 || (part === "key" && written !== codec.fields.length)) {
-    throw refusal(codec, record, `${path()}.${part}`);
+    throw refusal(codec, record, `${at}[${index}].${part}`);
   }
 }
 
@@ -240,17 +241,16 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
       const vs = map.value.size;
       for (let index = 0; index < list.length; index++) {
         const entry = list[index]!;
-        const path = () => `${at}[${index}]`;
         // The key is written at the next free slot; it stays there only if no entry had it yet.
         const slot = into.size;
-        encode(map.key, entry, "key", into.keyBytes, slot * ks, path);
+        encode(map.key, entry, "key", into.keyBytes, slot * ks, at, index);
         const key = into.keyBytes.toString("latin1", slot * ks, (slot + 1) * ks);
         const known = into.get(key);
         if (known) {
-          encode(map.value, entry, "value", scratch, 0, path);
-          known.merge(entry, { program: owner, index }, path());
+          encode(map.value, entry, "value", scratch, 0, at, index);
+          known.merge(entry, { program: owner, index }, `${at}[${index}]`);
         } else {
-          encode(map.value, entry, "value", into.valueBytes, slot * vs, path);
+          encode(map.value, entry, "value", into.valueBytes, slot * vs, at, index);
           into.set(key, new MergedEntry(into, slot, key, entry, owner, index));
         }
       }
