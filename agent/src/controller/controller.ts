@@ -18,9 +18,23 @@ export interface ControllerOptions {
 }
 
 interface StoredObject {
-  metadata: { name: string; resourceVersion?: string };
+  metadata: {
+    name: string;
+    resourceVersion?: string;
+    generation?: number;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+  };
   status?: unknown;
 }
+
+/**
+ * What a reconcile depends on besides the agents: the spec (its generation),
+ * a deletion, and the labels (a Pulumi-managed resource is only reported on).
+ * Finalizer and status writes leave it unchanged.
+ */
+const reconcileInputs = ({ metadata }: StoredObject) =>
+  canonicalJson([metadata.generation ?? null, metadata.deletionTimestamp ?? null, metadata.labels ?? {}]);
 
 const collection = (plural: string) => `/apis/${API_VERSION}/${plural}`;
 
@@ -33,6 +47,8 @@ const collection = (plural: string) => `/apis/${API_VERSION}/${plural}`;
  */
 export class PolicyController {
   private readonly queue = new SerialQueue();
+  /** `plural/name` -> the reconcile inputs of its last successful reconcile. */
+  private readonly reconciled = new Map<string, string>();
 
   constructor(private readonly options: ControllerOptions) {}
 
@@ -67,12 +83,18 @@ export class PolicyController {
   }
 
   private async onEvent(plural: string, event: WatchEvent): Promise<void> {
+    const object = event.object as unknown as StoredObject;
+    const key = `${plural}/${object.metadata.name}`;
     // DELETED needs no work: a resource the controller programmed keeps its finalizer until its programs are gone.
-    if (event.type === "ADDED" || event.type === "MODIFIED") {
-      await this.handle(plural, event.object as unknown as StoredObject);
-    }
+    if (event.type === "DELETED") this.reconciled.delete(key);
+    if (event.type !== "ADDED" && event.type !== "MODIFIED") return;
+    // The controller's own finalizer and status writes come back as events, each carrying the object as it
+    // was before the next write: reconciling those would write the status again from a stale copy.
+    if (this.reconciled.get(key) === reconcileInputs(object)) return;
+    await this.handle(plural, object);
   }
 
+  /** Reconciles one resource (listed or from an event) and writes back what changed. */
   private handle(plural: string, object: StoredObject): Promise<void> {
     return this.queue.run(async () => {
       const { api, context, log } = this.options;
@@ -87,6 +109,7 @@ export class PolicyController {
         if (outcome.status && canonicalJson(outcome.status) !== canonicalJson(object.status ?? null)) {
           await api.mergePatch(`${path}/status`, { status: outcome.status });
         }
+        this.reconciled.set(`${plural}/${object.metadata.name}`, reconcileInputs(object));
         log.info("reconciled", {
           resource: plural,
           name: object.metadata.name,

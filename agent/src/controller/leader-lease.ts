@@ -18,15 +18,26 @@ function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** What one attempt on the lease found. */
+type Attempt = "held" | "held-by-another" | "lost-race";
+
 /**
  * Leader election on a coordination.k8s.io Lease, so a second controller
  * (a rollout, a node partition) never programs the agents at the same time
- * as the first. The holder renews every third of the lease; another replica
- * takes over only once a renewal is a whole lease late. Writes carry the
- * resourceVersion read, so two candidates can never both win.
+ * as the first. Writes carry the resourceVersion read, so two candidates can
+ * never both win. As in client-go, each side measures time on its own clock:
+ *
+ * - a candidate takes the lease only once it has seen the same lease record,
+ *   unrenewed, for a whole lease duration;
+ * - the holder renews every fifth of the lease and gives up once two thirds
+ *   of it passed since the start of its last successful renewal, whether or
+ *   not a renewal is still waiting for an answer, or at once when it finds
+ *   another holder. So it stops before anyone may take over.
  */
 export class LeaderLease {
   private readonly path: string;
+  /** The lease record last seen held by another, and when this replica first saw it. */
+  private observed?: { readonly record: string; readonly at: number };
 
   constructor(
     private readonly api: KubernetesApi,
@@ -39,32 +50,24 @@ export class LeaderLease {
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
   }
 
+  /** How often the holder renews. */
+  get renewPeriodMs(): number {
+    return (this.durationSeconds * 1000) / 5;
+  }
+
+  /** How long the holder may go without a successful renewal before it stops leading. */
+  get renewDeadlineMs(): number {
+    return (this.durationSeconds * 1000 * 2) / 3;
+  }
+
+  /** `namespace/name` of the Lease, for logs. */
+  describe(): string {
+    return `${this.namespace}/${this.name}`;
+  }
+
   /** True when this replica holds the lease after the call. */
   async tryAcquireOrRenew(): Promise<boolean> {
-    const now = this.now();
-    let current: Lease;
-    try {
-      current = await this.api.get<Lease>(`${this.path}/${this.name}`);
-    } catch (error) {
-      if (!(error instanceof KubernetesError && error.status === 404)) throw error;
-      return this.write(() => this.api.create(this.path, this.lease(now, now, 0)));
-    }
-    const {
-      holderIdentity,
-      renewTime,
-      leaseDurationSeconds,
-      acquireTime,
-      leaseTransitions = 0,
-    } = current.spec;
-    const mine = holderIdentity === this.identity;
-    const expiresAt = renewTime
-      ? Date.parse(renewTime) + (leaseDurationSeconds ?? this.durationSeconds) * 1000
-      : 0;
-    if (!mine && holderIdentity && expiresAt > now.getTime()) return false;
-    const acquired = mine && acquireTime ? new Date(acquireTime) : now;
-    const next = this.lease(acquired, now, mine ? leaseTransitions : leaseTransitions + 1);
-    next.metadata.resourceVersion = current.metadata.resourceVersion;
-    return this.write(() => this.api.replace(`${this.path}/${this.name}`, next));
+    return (await this.attempt()) === "held";
   }
 
   /** Resolves once this replica holds the lease; retries every `retryMs`. */
@@ -75,23 +78,58 @@ export class LeaderLease {
   }
 
   /**
-   * Renews until `signal` aborts; calls `onLost` once a whole lease went by
-   * without a successful renewal, after which another replica may lead.
+   * Renews until `signal` aborts; calls `onLost` once, when the renew
+   * deadline passed without a successful renewal or another replica holds
+   * the lease. After that this replica must not act as leader.
    */
   keep(signal: AbortSignal, onLost: () => void): void {
-    let renewed = this.now().getTime();
-    const timer = setInterval(
-      async () => {
-        const held = await this.tryAcquireOrRenew().catch(() => false);
-        if (held) renewed = this.now().getTime();
-        else if (this.now().getTime() - renewed >= this.durationSeconds * 1000) {
-          clearInterval(timer);
-          onLost();
-        }
-      },
-      (this.durationSeconds * 1000) / 3,
-    );
+    let renewedAt = this.now().getTime();
+    let renewing = false;
+    const lose = () => {
+      clearInterval(timer);
+      if (!signal.aborted) onLost();
+    };
+    const timer = setInterval(() => {
+      if (this.now().getTime() - renewedAt >= this.renewDeadlineMs) return lose();
+      // A renewal still waiting for an answer is not doubled; the deadline above does not wait for it.
+      if (renewing) return;
+      renewing = true;
+      const startedAt = this.now().getTime();
+      this.attempt()
+        .catch((): Attempt => "lost-race")
+        .then((result) => {
+          renewing = false;
+          if (result === "held") renewedAt = startedAt;
+          else if (result === "held-by-another") lose();
+        });
+    }, this.renewPeriodMs);
     signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  }
+
+  private async attempt(): Promise<Attempt> {
+    const now = this.now();
+    let current: Lease;
+    try {
+      current = await this.api.get<Lease>(`${this.path}/${this.name}`);
+    } catch (error) {
+      if (!(error instanceof KubernetesError && error.status === 404)) throw error;
+      return this.write(() => this.api.create(this.path, this.lease(now, now, 0)));
+    }
+    const { holderIdentity, acquireTime, leaseTransitions = 0 } = current.spec;
+    const mine = holderIdentity === this.identity;
+    if (!mine && holderIdentity && !this.expired(current, now.getTime())) return "held-by-another";
+    const acquired = mine && acquireTime ? new Date(acquireTime) : now;
+    const next = this.lease(acquired, now, mine ? leaseTransitions : leaseTransitions + 1);
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    return this.write(() => this.api.replace(`${this.path}/${this.name}`, next));
+  }
+
+  /** Whether another's lease went unrenewed for its whole duration, as this replica's clock measures it. */
+  private expired(current: Lease, now: number): boolean {
+    const record = `${current.spec.holderIdentity}@${current.spec.renewTime}`;
+    if (this.observed?.record !== record) this.observed = { record, at: now };
+    const duration = (current.spec.leaseDurationSeconds ?? this.durationSeconds) * 1000;
+    return now - this.observed.at >= duration;
   }
 
   private lease(acquired: Date, renewed: Date, transitions: number): Lease {
@@ -110,12 +148,14 @@ export class LeaderLease {
   }
 
   /** A write that lost a race (409) or found the lease gone (404) leaves this replica without it. */
-  private async write(attempt: () => Promise<unknown>): Promise<boolean> {
+  private async write(attempt: () => Promise<unknown>): Promise<Attempt> {
     try {
       await attempt();
-      return true;
+      return "held";
     } catch (error) {
-      if (error instanceof KubernetesError && (error.status === 409 || error.status === 404)) return false;
+      if (error instanceof KubernetesError && (error.status === 409 || error.status === 404)) {
+        return "lost-race";
+      }
       throw error;
     }
   }

@@ -6,7 +6,7 @@ import { validateKind } from "../../../sdk/schema/documents";
 import { ValidationError } from "../../../sdk/schema/problem";
 import type { Site } from "../../../sdk/schema/site";
 import { duration } from "../../../sdk/schema/quantities";
-import { jsonLogger, type LogLevel } from "../log";
+import { jsonLogger, type Logger, type LogLevel } from "../log";
 import { PolicyController } from "./controller";
 import { inClusterEndpoint, KubernetesApi } from "../kubernetes/api";
 import { LeaderLease } from "./leader-lease";
@@ -88,20 +88,6 @@ export async function runController(
   process.once("SIGTERM", () => stop.abort());
   process.once("SIGINT", () => stop.abort());
   const lease = new LeaderLease(api, args.leaseNamespace, args.leaseName, env.HOSTNAME ?? hostname());
-  log.info("waiting to lead", {
-    lease: `${args.leaseNamespace}/${args.leaseName}`,
-    identity: lease.identity,
-  });
-  await lease.acquire(stop.signal);
-  if (stop.signal.aborted) return 0;
-  let lost = false;
-  lease.keep(stop.signal, () => {
-    lost = true;
-    log.error("lost the lease; exiting so another replica can lead");
-    stop.abort();
-  });
-  log.info("leading", { site: site.metadata.name, nodes: site.spec.nodes.map((n) => n.name) });
-
   const controller = new PolicyController({
     api,
     log,
@@ -111,6 +97,53 @@ export async function runController(
       agentFor: (node) => new AgentClient({ url: node.agent.url, token, ca, timeoutMs: 15_000 }),
     },
   });
-  await controller.run(stop.signal);
-  return lost ? 1 : 0;
+  const outcome = await whileLeading({
+    lease,
+    log,
+    signal: stop.signal,
+    lead: (signal) => {
+      log.info("leading", { site: site.metadata.name, nodes: site.spec.nodes.map((n) => n.name) });
+      return controller.run(signal);
+    },
+  });
+  return outcome === "lost" ? 1 : 0;
+}
+
+export interface LeadOptions {
+  readonly lease: LeaderLease;
+  readonly log: Logger;
+  /** Aborted to stop (SIGTERM). */
+  readonly signal: AbortSignal;
+  /** Runs while this replica leads, until its signal aborts. */
+  readonly lead: (signal: AbortSignal) => Promise<void>;
+  /** Wait between attempts to take the lease. @default 2000 */
+  readonly retryMs?: number;
+}
+
+/**
+ * Waits to hold the lease, then runs `lead` while it is held. Resolves
+ * "stopped" when `signal` aborted, or "lost" once the lease could not be
+ * renewed in time; `lead` has ended either way.
+ */
+export async function whileLeading(options: LeadOptions): Promise<"stopped" | "lost"> {
+  const { lease, log, signal } = options;
+  log.info("waiting to lead", { lease: lease.describe(), identity: lease.identity });
+  await lease.acquire(signal, options.retryMs);
+  if (signal.aborted) return "stopped";
+  const leading = new AbortController();
+  let lost = false;
+  const stopLeading = () => leading.abort();
+  signal.addEventListener("abort", stopLeading, { once: true });
+  lease.keep(leading.signal, () => {
+    lost = true;
+    log.error("lost the lease; stopping so another replica can lead");
+    leading.abort();
+  });
+  try {
+    await options.lead(leading.signal);
+  } finally {
+    signal.removeEventListener("abort", stopLeading);
+    leading.abort();
+  }
+  return lost ? "lost" : "stopped";
 }

@@ -97,41 +97,64 @@ export class KubernetesApi {
     });
     let last = resourceVersion;
     return new Promise((resolve, reject) => {
+      // Events are handled one at a time in arrival order, so a later one never overtakes an earlier one.
+      let chain = Promise.resolve();
+      let failed = false;
+      // The first failure ends the watch: later events are not handled, and the connection is closed.
+      const fail = (error: unknown) => {
+        if (failed) return;
+        failed = true;
+        req.destroy();
+        reject(error);
+      };
+      // Ended by the server or by `signal` (a resync, a shutdown): the events received are handled first.
+      const finish = () => void chain.then(() => !failed && resolve(last));
+      const handle = (line: string) => {
+        let event: WatchEvent;
+        try {
+          event = JSON.parse(line) as WatchEvent;
+        } catch {
+          fail(new Error(`watch ${path}: not a JSON event: ${line.slice(0, 200)}`));
+          return;
+        }
+        chain = chain
+          .then(async () => {
+            if (failed) return;
+            if (event.type === "ERROR") {
+              // 410 Gone here: the version is too old to resume from; the caller lists again.
+              throw new KubernetesError(event.object.code ?? 500, `watch ${path}: ${event.object.message}`);
+            }
+            last = event.object.metadata?.resourceVersion ?? last;
+            await onEvent(event);
+          })
+          .catch(fail);
+      };
       const req = request(
         new URL(`${path}?${query}`, this.endpoint.url),
         { ...this.options("GET"), signal },
         (res) => {
           if ((res.statusCode ?? 0) !== 200) {
-            readAll(res).then((text) => reject(statusError(res.statusCode ?? 0, "GET", path, text)), reject);
+            readAll(res).then((text) => fail(statusError(res.statusCode ?? 0, "GET", path, text)), fail);
             return;
           }
-          // Events are handled one at a time in arrival order, so a later one never overtakes an earlier one.
-          let chain = Promise.resolve();
           let buffered = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => {
             buffered += chunk;
             const lines = buffered.split("\n");
             buffered = lines.pop() ?? "";
-            for (const line of lines.filter((l) => l.trim() !== "")) {
-              const event = JSON.parse(line) as WatchEvent;
-              chain = chain.then(async () => {
-                if (event.type === "ERROR") {
-                  throw new KubernetesError(
-                    event.object.code ?? 500,
-                    `watch ${path}: ${event.object.message}`,
-                  );
-                }
-                last = event.object.metadata?.resourceVersion ?? last;
-                await onEvent(event);
-              });
-            }
+            for (const line of lines) if (line.trim() !== "") handle(line);
           });
-          res.on("end", () => chain.then(() => resolve(last), reject));
-          res.on("error", reject);
+          res.on("end", finish);
+          res.on("error", (error) => (signal.aborted ? finish() : fail(error)));
+          // A connection lost mid-stream may close the response without an error: the watch must not hang.
+          res.on("close", () => {
+            if (res.complete || signal.aborted) finish();
+            else fail(new Error(`watch ${path}: the connection closed mid-stream`));
+          });
         },
       );
-      req.on("error", (error) => (signal.aborted ? resolve(last) : reject(error)));
+      req.on("error", (error) => (signal.aborted ? finish() : fail(error)));
       req.end();
     });
   }
