@@ -756,6 +756,25 @@ static napi_value prog_test_run(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* progRun(fd) -> retval: one BPF_PROG_RUN of a syscall program (no context), against the live maps. */
+static napi_value prog_run(napi_env env, napi_callback_info info)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	size_t argc = 1;
+	napi_value argv[1], out;
+	__u32 fd;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || arg_u32(env, argv[0], &fd))
+		return NULL;
+	if (bpf_prog_test_run_opts((int)fd, &opts)) {
+		throw_errno(env, "program run", errno);
+		return NULL;
+	}
+	napi_create_int32(env, (int32_t)opts.retval, &out);
+	return out;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	const napi_property_descriptor fns[] = {
@@ -773,6 +792,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tcQuery", NULL, tc_query, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "tcAttach", NULL, tc_attach, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "progTestRun", NULL, prog_test_run, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "progRun", NULL, prog_run, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	libbpf_set_print(print_warnings);

@@ -35,6 +35,7 @@
 #define FOS1_MAP_BLOCK_FLOW "fos1_block_flow"
 #define FOS1_MAP_APP_DEST "fos1_app_dest"
 #define FOS1_MAP_STATS "fos1_stats"
+#define FOS1_MAP_FLOW_PATCH "fos1_flow_patch"
 
 /* Capacities (max_entries). */
 #define FOS1_FLOWS_MAX 131072
@@ -203,6 +204,25 @@ struct fos1_flow {
 	__u8 qos_dscp;
 	__u8 qos_found;         /* the class has a fos1_qos_classes entry */
 	__u8 pad2[2];
+};
+
+/*
+ * The agent's flow verdicts, applied in the kernel: the agent writes a batch
+ * into the single entry of fos1_flow_patch and runs the fos1_flow_patch
+ * program (BPF_PROG_RUN), which patches each existing flow in place, taking
+ * from patches[i] the bits set in mask and keeping the rest (counters,
+ * caches) as the programs have them. No flow is created; found[i] says which
+ * existed. One syscall per batch instead of a read and a write per flow.
+ */
+#define FOS1_FLOW_PATCH_MAX 1024
+
+struct fos1_flow_patch_batch {
+	__u32 count;   /* entries in this batch, at most FOS1_FLOW_PATCH_MAX */
+	__u32 patched; /* set by the program: flows found and patched */
+	struct fos1_flow mask;
+	struct fos1_flow_key keys[FOS1_FLOW_PATCH_MAX];
+	struct fos1_flow patches[FOS1_FLOW_PATCH_MAX];
+	__u8 found[FOS1_FLOW_PATCH_MAX];
 };
 
 struct fos1_block {

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { PROGRAMS } from "../../sdk/abi/constants";
 
 /** Every program the lab runs, with the Debian package that provides it (scripts/debian-packages.txt lists them all). */
 const TOOLS: readonly { readonly command: string; readonly pkg: string }[] = [
@@ -43,7 +44,7 @@ export function missingPrerequisites(paths: {
   for (const t of TOOLS) if (!onPath(t.command)) packages.add(t.pkg);
   if (packages.size > 0)
     missing.push(`programs from Debian packages ${[...packages].join(", ")}: sudo bash scripts/setup.sh`);
-  for (const o of ["tc_ingress_lan.o", "tc_ingress_uplink.o", "tc_egress_classify.o"]) {
+  for (const o of Object.values(PROGRAMS).map((p) => p.object)) {
     if (!existsSync(join(paths.objectsDir, o))) {
       missing.push(`eBPF object ${join(paths.objectsDir, o)}: make -C bpf (scripts/setup.sh does it)`);
       break;

@@ -20,6 +20,7 @@ export const MAP_NAMES = {
   blockFlow: "fos1_block_flow",
   appDest: "fos1_app_dest",
   stats: "fos1_stats",
+  flowPatch: "fos1_flow_patch",
 } as const;
 
 export type MapName = (typeof MAP_NAMES)[keyof typeof MAP_NAMES];
@@ -94,4 +95,6 @@ export const PROGRAMS = {
   ingressLan: { name: "fos1_ingress_lan", object: "tc_ingress_lan.o" },
   ingressUplink: { name: "fos1_ingress_uplink", object: "tc_ingress_uplink.o" },
   egressClassify: { name: "fos1_egress_classify", object: "tc_egress_classify.o" },
+  /** Not attached: the agent runs it (BPF_PROG_RUN) to apply flow verdicts in place. */
+  flowPatch: { name: "fos1_flow_patch_run", object: "flow_patch.o" },
 } as const;

@@ -157,3 +157,20 @@ export const LAYOUTS = {
     ],
   },
 } as const satisfies Record<string, StructLayout>;
+
+/**
+ * `struct fos1_flow_patch_batch`, the one entry of fos1_flow_patch: a header,
+ * the mask (a `struct fos1_flow`), then keys, patches and found flags as
+ * arrays of FLOW_PATCH_MAX. Stated here and checked against the BTF like
+ * LAYOUTS (it holds nested arrays of structs, which LAYOUTS does not describe).
+ */
+export const FLOW_PATCH_BATCH = {
+  max: 1024,
+  count: 0,
+  patched: 4,
+  mask: 8,
+  keys: 184,
+  patches: 41_144,
+  found: 221_368,
+  size: 222_392,
+} as const;

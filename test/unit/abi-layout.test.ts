@@ -23,6 +23,7 @@ import {
   MAP_NAMES,
   STATS,
   fieldSize,
+  FLOW_PATCH_BATCH,
 } from "@fos1/dpi/sdk/abi";
 
 // The layouts the TypeScript side writes must be the ones clang laid out: read
@@ -117,6 +118,33 @@ describe.each(OBJECTS)("ABI layout agrees with the BTF of %s", (object) => {
   it("covers every fos1_ struct the object defines", () => {
     const mirrored = new Set<string>(Object.values(LAYOUTS).map((l) => l.c));
     expect([...structs.keys()].filter((n) => !mirrored.has(n))).toEqual([]);
+  });
+});
+
+describe("struct fos1_flow_patch_batch agrees with the BTF of flow_patch.o", () => {
+  it("size, members, offsets and the batch size", () => {
+    execFileSync("make", ["-s", "-C", BPF_DIR, "build/flow_patch.o"], { stdio: "pipe" });
+    const raw = execFileSync(
+      "bpftool",
+      ["btf", "dump", "file", join(BPF_DIR, "build", "flow_patch.o"), "format", "raw"],
+      { encoding: "utf8" },
+    );
+    const types = parseRawBtf(raw);
+    const batch = [...types.values()].find((t) => t.kind === "STRUCT" && t.name === "fos1_flow_patch_batch");
+    expect(batch?.size).toBe(FLOW_PATCH_BATCH.size);
+    const B = FLOW_PATCH_BATCH;
+    expect(
+      batch!.members.map((m) => ({ name: m.name, offset: m.bitsOffset / 8, size: sizeOf(types, m.typeId) })),
+    ).toEqual([
+      { name: "count", offset: B.count, size: 4 },
+      { name: "patched", offset: B.patched, size: 4 },
+      { name: "mask", offset: B.mask, size: LAYOUTS.flow.size },
+      { name: "keys", offset: B.keys, size: B.max * LAYOUTS.flowKey.size },
+      { name: "patches", offset: B.patches, size: B.max * LAYOUTS.flow.size },
+      { name: "found", offset: B.found, size: B.max },
+    ]);
+    const header = readFileSync(join(BPF_DIR, "include", "fos1.h"), "utf8");
+    expect(/^#define FOS1_FLOW_PATCH_MAX (\d+)$/m.exec(header)?.[1]).toBe(String(B.max));
   });
 });
 

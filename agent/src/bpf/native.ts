@@ -53,6 +53,8 @@ export interface NativeBpf {
   tcAttach(ifindex: number, egress: 0 | 1, progFd: number): number;
   /** BPF_PROG_TEST_RUN of a program on one packet (at most 2048 bytes) against the live maps. */
   progTestRun(progFd: number, packet: Buffer): { readonly retval: number; readonly packet: Buffer };
+  /** BPF_PROG_RUN of a syscall program (no context) against the live maps; its return value. */
+  progRun(progFd: number): number;
 }
 
 const ADDON = join("native", "build", "Release", "fos1_bpf.node");

@@ -1,15 +1,17 @@
 import { decode, type Flow, type FlowKey } from "../../../sdk/abi/codec";
+import { join } from "node:path";
 import {
   CAPACITY,
   FLOW_F_ANOMALY,
   FLOW_F_APP_DENIED,
   FlowState,
   MAP_NAMES,
+  PROGRAMS,
   STATS,
   type MapName,
   type StatName,
 } from "../../../sdk/abi/constants";
-import { LAYOUTS } from "../../../sdk/abi/layout";
+import { FLOW_PATCH_BATCH, LAYOUTS } from "../../../sdk/abi/layout";
 import { addrKeys, flowKeys, FLOW_KEY_SIZE } from "./key-bytes";
 import type { NativeBpf } from "./native";
 import { PinnedMap } from "./pinned-map";
@@ -47,7 +49,7 @@ const FLOW = {
 const CONFIG = { size: size("config"), generation: at("config", "block_generation") };
 const CONFIG_KEY = Buffer.alloc(4);
 
-/** The bytes of `patch` that a flow read-modify-write replaces; the rest is the programs'. */
+/** The bytes of `patch` that a flow patch replaces; the rest is the programs'. */
 function flowMask(parts: {
   state?: true;
   appId?: true;
@@ -112,24 +114,27 @@ function count(found: Buffer): number {
  * flow verdicts, the application -> destination cache, and the reads behind
  * the flow and fill-level metrics. Each call is one batch of syscalls through
  * the libbpf addon and keeps the rules of bpf/README.md: every block write is
- * followed by one `block_generation` increment; flow changes are
- * read-modify-write of only the members the agent owns.
+ * followed by one `block_generation` increment; flow changes are patched
+ * in place in the kernel, only the members the agent owns.
  */
 export class RuntimeMaps {
   private constructor(
+    private readonly bpf: NativeBpf,
     private readonly config: PinnedMap,
     private readonly flows: PinnedMap,
     private readonly blocks: Record<BlockScope, PinnedMap>,
     private readonly appDest: PinnedMap,
     private readonly stats: PinnedMap,
+    private readonly flowPatch: { readonly batch: PinnedMap; readonly program: number },
   ) {}
 
-  /** Opens the pinned runtime maps under `pinRoot` (loaded by the agent's loader). */
+  /** Opens the pinned runtime maps and the flow patch program under `pinRoot` (loaded by the agent's loader). */
   static open(bpf: NativeBpf, pinRoot: string): RuntimeMaps {
     const open = (name: MapName, key: number, value: number) =>
       PinnedMap.open(bpf, pinRoot, name, { key, value });
     const block = size("block");
     return new RuntimeMaps(
+      bpf,
       open(MAP_NAMES.config, 4, CONFIG.size),
       open(MAP_NAMES.flows, FLOW_KEY_SIZE, FLOW.size),
       {
@@ -139,6 +144,10 @@ export class RuntimeMaps {
       },
       open(MAP_NAMES.appDest, size("addr"), size("appDest")),
       open(MAP_NAMES.stats, 4, 8),
+      {
+        batch: open(MAP_NAMES.flowPatch, 4, FLOW_PATCH_BATCH.size),
+        program: bpf.objGet(join(pinRoot, "progs", PROGRAMS.flowPatch.name)),
+      },
     );
   }
 
@@ -369,8 +378,9 @@ export class RuntimeMaps {
   }
 
   close(): void {
-    for (const m of [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats])
-      m.close();
+    const maps = [this.config, this.flows, ...Object.values(this.blocks), this.appDest, this.stats];
+    for (const m of [...maps, this.flowPatch.batch]) m.close();
+    this.bpf.close(this.flowPatch.program);
   }
 
   /** Writes one runtime member of fos1_config (a u64 as a bigint, a u32 as a number) and leaves every other byte. */
@@ -395,8 +405,27 @@ export class RuntimeMaps {
     return scope === "flow" ? flowKeys(targets as FlowKey[]) : addrKeys(targets as string[]);
   }
 
+  /**
+   * Patches flows in place in the kernel (bpf/src/flow_patch.c), a batch of
+   * FLOW_PATCH_BATCH.max per program run: the programs' counters and caches
+   * are never read out and written back, so nothing they count meanwhile is lost.
+   */
   private patchFlows(keys: readonly FlowKey[], patches: Buffer, mask: Buffer): FlowsPatched {
-    const found = this.flows.patch(flowKeys(keys), patches, keys.length, mask);
+    const B = FLOW_PATCH_BATCH;
+    const found = Buffer.alloc(keys.length);
+    const keyBytes = flowKeys(keys);
+    const batch = Buffer.alloc(B.size);
+    mask.copy(batch, B.mask);
+    for (let base = 0; base < keys.length; base += B.max) {
+      const n = Math.min(B.max, keys.length - base);
+      batch.writeUInt32LE(n, B.count);
+      keyBytes.copy(batch, B.keys, base * FLOW_KEY_SIZE, (base + n) * FLOW_KEY_SIZE);
+      patches.copy(batch, B.patches, base * FLOW.size, (base + n) * FLOW.size);
+      this.flowPatch.batch.upsertBatch(CONFIG_KEY, batch, 1);
+      const ret = this.bpf.progRun(this.flowPatch.program);
+      if (ret !== 0) throw new Error(`${PROGRAMS.flowPatch.name} refused a batch of ${n} (returned ${ret})`);
+      this.flowPatch.batch.lookup(CONFIG_KEY)!.copy(found, base, B.found, B.found + n);
+    }
     return { count: count(found), found };
   }
 

@@ -68,7 +68,7 @@ const key = (i: number) =>
 describe("runtime writers against real pinned maps", () => {
   it("offload rewrites state, app and ANOMALY only, resets the deadline, and never creates a flow", () => {
     const flows = fd(MAP_NAMES.flows);
-    const n = 600; // more than one read-modify-write chunk
+    const n = 1500; // more than one batch of the patch program (FLOW_PATCH_BATCH.max)
     const keys = Array.from({ length: n }, (_, i) => key(i));
     bpf.updateBatch(
       flows,
@@ -91,6 +91,9 @@ describe("runtime writers against real pinned maps", () => {
       flags: FLOW_F_ORIG_A,
       offloadDeadlineNs: 0n,
     });
+    expect(decode("flow", bpf.lookup(flows, encode("flowKey", keys[1100]!))!).state).toBe(
+      FlowState.OFFLOADED,
+    );
     expect(maps.flowsByState()).toEqual({ inspect: 0, offloaded: n - 1, blocked: 0 });
 
     expect(maps.returnToInspect([keys[0]!], { anomaly: true }).count).toBe(1);
@@ -138,8 +141,8 @@ describe("runtime writers against real pinned maps", () => {
 
   it("releasing blocked flows returns those a block stopped, never those the application deny stopped", () => {
     const flows = fd(MAP_NAMES.flows);
-    const byBlock = key(700);
-    const byDeny = key(701);
+    const byBlock = key(5000);
+    const byDeny = key(5001);
     const write = (k: typeof byBlock, flags: number) =>
       bpf.updateBatch(
         flows,
