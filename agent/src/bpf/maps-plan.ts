@@ -1,6 +1,7 @@
 import type { MapEntry, NodeProgram } from "../../../sdk/compile/node-program";
 import { ConflictError, type ProgramDrift } from "../reconcile/reconciler";
 import { configPatch, desiredConfig, diffConfig, type DesiredConfig } from "./config-settings";
+import { KeyIndex, sameBytes } from "./key-index";
 import type { MapDump } from "./native";
 import {
   keyLabel,
@@ -33,16 +34,6 @@ export interface DesiredEntry {
   readonly owners: Readonly<Record<string, EntryRef>>;
   /** Every program naming the key: a missing entry is drift for each of them. */
   readonly declaredBy: readonly EntryRef[];
-}
-
-/**
- * One policy map's entries by key bytes, with every key and merged value
- * also back to back in slot order, as a batch write takes them: a first
- * apply hands these to the kernel without copying an entry.
- */
-export interface DesiredMap extends ReadonlyMap<string, DesiredEntry> {
-  readonly keyBytes: Buffer;
-  readonly valueBytes: Buffer;
 }
 
 export type PolicyMapName = PolicyMap["name"];
@@ -120,80 +111,107 @@ function encode(
   }
 }
 
-/** A policy map's desired entries as they are merged, program by program. */
-class MergingMap extends Map<string, MergedEntry> implements DesiredMap {
+/** The fields of a key that more than one entry names, as merged so far. */
+interface Merged {
+  readonly values: Record<string, Scalar>;
+  readonly owners: Record<string, EntryRef>;
+  readonly declaredBy: EntryRef[];
+}
+
+/**
+ * One policy map's desired entries: every key and merged value back to back
+ * in slot order, as a batch write takes them (a first apply hands these to
+ * the kernel without copying an entry), found by their key bytes through an
+ * index. Almost every key is named by one entry only, so per slot only that
+ * entry is kept; merged fields and their owners exist only for keys that
+ * several entries name, and a DesiredEntry is built only when asked for.
+ */
+export class DesiredMap {
   keyBytes: Buffer;
   valueBytes: Buffer;
+  private count = 0;
+  private readonly index: KeyIndex;
+  /** Per slot: the first entry naming the key, its program and its index in that program's list. */
+  private readonly firsts: MapEntry[] = [];
+  private readonly programs: string[] = [];
+  private readonly indices: number[] = [];
+  private readonly merged = new Map<number, Merged>();
 
+  /** `capacity`: how many entries the programs hold for this map, merged or not. */
   constructor(
     readonly map: PolicyMap,
     capacity: number,
   ) {
-    super();
     this.keyBytes = Buffer.allocUnsafe(capacity * map.key.size);
     this.valueBytes = Buffer.allocUnsafe(capacity * map.value.size);
+    this.index = new KeyIndex(this.keyBytes, map.key.size, capacity);
+  }
+
+  /** Keys in the map. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The slot of the key that is the key-size bytes of `bytes` at `at`, or -1. */
+  slotOf(bytes: Buffer, at: number): number {
+    return this.index.find(bytes, at);
+  }
+
+  /** The key at `slot` as every program naming it asks for it. */
+  entry(slot: number): DesiredEntry {
+    const { key, value } = this.map;
+    const first = this.firsts[slot]!;
+    const merged = this.merged.get(slot);
+    const ref = { program: this.programs[slot]!, index: this.indices[slot]! };
+    return {
+      slot,
+      key: this.keyBytes.toString("latin1", slot * key.size, (slot + 1) * key.size),
+      label: keyLabel(key, first.key),
+      values: merged?.values ?? first.value,
+      value: this.valueBytes.toString("latin1", slot * value.size, (slot + 1) * value.size),
+      owners: merged?.owners ?? Object.fromEntries(Object.keys(first.value).map((f) => [f, ref])),
+      declaredBy: merged?.declaredBy ?? [ref],
+    };
+  }
+
+  /**
+   * Adds a program's entry `at[index]`. Its key is written at the next free
+   * slot and stays there only if no entry had that key yet; otherwise its
+   * value fields merge into the key's. Throws as `encode` does, and a
+   * ConflictError when two entries set one field differently.
+   */
+  add(entry: MapEntry, program: string, at: string, index: number): void {
+    const { key, value } = this.map;
+    const slot = this.count;
+    encode(key, entry, "key", this.keyBytes, slot * key.size, at, index);
+    const held = this.index.insert(slot);
+    if (held === slot) {
+      encode(value, entry, "value", this.valueBytes, slot * value.size, at, index);
+      this.firsts.push(entry);
+      this.programs.push(program);
+      this.indices.push(index);
+      this.count++;
+      return;
+    }
+    encode(value, entry, "value", scratch, 0, at, index);
+    this.merge(held, entry, { program, index }, `${at}[${index}]`);
   }
 
   /** Drops the room left by keys that merged into others. */
   seal(): void {
-    this.keyBytes = this.keyBytes.subarray(0, this.size * this.map.key.size);
-    this.valueBytes = this.valueBytes.subarray(0, this.size * this.map.value.size);
-  }
-}
-
-/**
- * A key as merged so far. Almost every key is named by one program only, so
- * that program's entry is used as it is, and merged fields with per-field
- * owners are built only when a second entry names the key.
- */
-class MergedEntry implements DesiredEntry {
-  private merged?: {
-    readonly values: Record<string, Scalar>;
-    readonly owners: Record<string, EntryRef>;
-    readonly declaredBy: EntryRef[];
-  };
-
-  constructor(
-    private readonly into: MergingMap,
-    readonly slot: number,
-    readonly key: string,
-    private readonly first: MapEntry,
-    private readonly firstProgram: string,
-    private readonly firstIndex: number,
-  ) {}
-
-  get label(): string {
-    return keyLabel(this.into.map.key, this.first.key);
+    this.keyBytes = this.keyBytes.subarray(0, this.count * this.map.key.size);
+    this.valueBytes = this.valueBytes.subarray(0, this.count * this.map.value.size);
   }
 
-  get value(): string {
-    const size = this.into.map.value.size;
-    return this.into.valueBytes.toString("latin1", this.slot * size, (this.slot + 1) * size);
-  }
-
-  get values(): Readonly<Record<string, Scalar>> {
-    return this.merged?.values ?? this.first.value;
-  }
-
-  get owners(): Readonly<Record<string, EntryRef>> {
-    if (this.merged) return this.merged.owners;
-    const ref = this.firstRef();
-    return Object.fromEntries(Object.keys(this.first.value).map((f) => [f, ref]));
-  }
-
-  get declaredBy(): readonly EntryRef[] {
-    return this.merged?.declaredBy ?? [this.firstRef()];
-  }
-
-  /** Adds another entry for this key (checked already, at `path`); two entries setting one field differently conflict. */
-  merge(entry: MapEntry, ref: EntryRef, path: string): void {
-    this.merged ??= {
-      values: { ...this.first.value },
-      owners: { ...this.owners },
-      declaredBy: [this.firstRef()],
-    };
-    const { values, owners, declaredBy } = this.merged;
-    const map = this.into.map;
+  private merge(slot: number, entry: MapEntry, ref: EntryRef, path: string): void {
+    let merged = this.merged.get(slot);
+    if (!merged) {
+      const { values, owners, declaredBy } = this.entry(slot);
+      merged = { values: { ...values }, owners: { ...owners }, declaredBy: [...declaredBy] };
+      this.merged.set(slot, merged);
+    }
+    const { values, owners, declaredBy } = merged;
+    const map = this.map;
     declaredBy.push(ref);
     for (const [field, value] of Object.entries(entry.value)) {
       const owner = owners[field];
@@ -201,18 +219,15 @@ class MergedEntry implements DesiredEntry {
         values[field] = value;
         owners[field] = ref;
       } else if (values[field] !== value) {
+        const label = keyLabel(map.key, this.firsts[slot]!.key);
         throw new ConflictError(
           `${path}.value.${field}`,
-          `${map.name}[${this.label}].${field}: program "${ref.program}" sets ${value}; program ` +
+          `${map.name}[${label}].${field}: program "${ref.program}" sets ${value}; program ` +
             `"${owner.program}" already sets ${values[field]} (spec.maps.${map.name}[${owner.index}])`,
         );
       }
     }
-    map.value.write(values, this.into.valueBytes, this.slot * map.value.size);
-  }
-
-  private firstRef(): EntryRef {
-    return { program: this.firstProgram, index: this.firstIndex };
+    map.value.write(values, this.valueBytes, slot * map.value.size);
   }
 }
 
@@ -229,7 +244,7 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
     for (const [name, list] of Object.entries(program.spec.maps))
       entries.set(name, (entries.get(name) ?? 0) + list.length);
   }
-  const maps = new Map(POLICY_MAPS.map((m) => [m.name, new MergingMap(m, entries.get(m.name) ?? 0)]));
+  const maps = new Map(POLICY_MAPS.map((m) => [m.name, new DesiredMap(m, entries.get(m.name) ?? 0)]));
   for (const program of programs) {
     const owner = program.metadata.name;
     for (const [name, list] of Object.entries(program.spec.maps)) {
@@ -237,23 +252,7 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
       const map = BY_NAME.get(name);
       if (!map) throw new Error(`${at}: ${NOT_POLICY[name] ?? "no such map in fos1.h"}`);
       const into = maps.get(map.name)!;
-      const ks = map.key.size;
-      const vs = map.value.size;
-      for (let index = 0; index < list.length; index++) {
-        const entry = list[index]!;
-        // The key is written at the next free slot; it stays there only if no entry had it yet.
-        const slot = into.size;
-        encode(map.key, entry, "key", into.keyBytes, slot * ks, at, index);
-        const key = into.keyBytes.toString("latin1", slot * ks, (slot + 1) * ks);
-        const known = into.get(key);
-        if (known) {
-          encode(map.value, entry, "value", scratch, 0, at, index);
-          known.merge(entry, { program: owner, index }, `${at}[${index}]`);
-        } else {
-          encode(map.value, entry, "value", into.valueBytes, slot * vs, at, index);
-          into.set(key, new MergedEntry(into, slot, key, entry, owner, index));
-        }
-      }
+      for (let index = 0; index < list.length; index++) into.add(list[index]!, owner, at, index);
       if (into.size > map.capacity) {
         throw new Error(
           `${at}: ${into.size} entries on this node exceed the map's capacity of ${map.capacity}`,
@@ -282,20 +281,6 @@ function ownedBy(entry: DesiredEntry, program: string): Record<string, Scalar> {
   );
 }
 
-/** A dump's entries by key bytes (`byteString`): their index in the dump. */
-function dumpIndex(dump: MapDump | undefined, keySize: number): Map<string, number> {
-  const index = new Map<string, number>();
-  for (let i = 0; i < (dump?.count ?? 0); i++)
-    index.set(dump!.keys.toString("latin1", i * keySize, (i + 1) * keySize), i);
-  return index;
-}
-
-/** True when `a` from `at` and `b` from `bt` hold the same `size` bytes; a loop beats a native call at 4-8 bytes. */
-function sameBytes(a: Buffer, at: number, b: Buffer, bt: number, size: number): boolean {
-  for (let i = 0; i < size; i++) if (a[at + i] !== b[bt + i]) return false;
-  return true;
-}
-
 /**
  * Pure: where the kernel differs from the programs, as drift of the program
  * owning the entry or field (`spec.maps.fos1_app_policy[app_id=7].class_id`).
@@ -306,13 +291,15 @@ export function diffMaps(desired: MapsDesired, actual: MapsActual): ProgramDrift
   for (const map of POLICY_MAPS) {
     const vs = map.value.size;
     const dump = actual.maps.get(map.name);
-    const have = dumpIndex(dump, map.key.size);
     const want = desired.maps.get(map.name);
-    for (const [id, entry] of want ?? []) {
-      const i = have.get(id);
-      if (i !== undefined && sameBytes(dump!.values, i * vs, want!.valueBytes, entry.slot * vs, vs)) continue;
+    if (!want) continue;
+    const have = dump ? KeyIndex.of(dump.keys, map.key.size, dump.count) : undefined;
+    for (let slot = 0; slot < want.size; slot++) {
+      const i = have ? have.find(want.keyBytes, slot * map.key.size) : -1;
+      if (i >= 0 && sameBytes(dump!.values, i * vs, want.valueBytes, slot * vs, vs)) continue;
+      const entry = want.entry(slot);
       const at = `spec.maps.${map.name}[${entry.label}]`;
-      if (i === undefined) {
+      if (i < 0) {
         for (const { program } of entry.declaredBy)
           drift.push({ program, path: at, expected: ownedBy(entry, program), actual: null });
         continue;
@@ -370,9 +357,9 @@ function planMap(
   const holds = new Uint8Array(wanted);
   const deletes: number[] = [];
   for (let i = 0; i < held; i++) {
-    const entry = want?.get(have!.keys.toString("latin1", i * ks, (i + 1) * ks));
-    if (!entry) deletes.push(i);
-    else if (sameBytes(have!.values, i * vs, want!.valueBytes, entry.slot * vs, vs)) holds[entry.slot] = 1;
+    const slot = want ? want.slotOf(have!.keys, i * ks) : -1;
+    if (slot < 0) deletes.push(i);
+    else if (sameBytes(have!.values, i * vs, want!.valueBytes, slot * vs, vs)) holds[slot] = 1;
   }
   const upserts: number[] = [];
   for (let slot = 0; slot < wanted; slot++) if (holds[slot] === 0) upserts.push(slot);

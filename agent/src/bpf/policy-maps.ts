@@ -114,25 +114,38 @@ function u32Codec(name: string): EntryCodec {
  */
 function writePrefix(text: string, out: Buffer, at: number): string | undefined {
   const slash = text.indexOf("/");
-  const lenText = text.slice(slash + 1);
-  if (slash < 0 || !/^\d{1,3}$/.test(lenText)) return `${JSON.stringify(text)}: expected ADDRESS/LENGTH`;
+  const len = slash < 0 ? -1 : prefixLength(text, slash + 1);
+  if (len < 0) return `${JSON.stringify(text)}: expected ADDRESS/LENGTH`;
   const addr = at + 4;
   try {
     writeAddress(text.slice(0, slash), out, addr);
   } catch (error) {
     return (error as Error).message;
   }
-  const v4 =
-    out.readUInt32BE(addr) === 0 && out.readUInt32BE(addr + 4) === 0 && out.readUInt32BE(addr + 8) === 0xffff;
-  const len = Number(lenText);
+  let v4 = out[addr + 10] === 0xff && out[addr + 11] === 0xff;
+  for (let i = addr; v4 && i < addr + 10; i++) v4 = out[i] === 0;
   if (len > (v4 ? 32 : 128)) return `${JSON.stringify(text)}: prefix length ${len} is too long`;
   const prefixlen = v4 ? 96 + len : len;
   for (let bit = prefixlen; bit < 128; bit++) {
     if (out[addr + (bit >> 3)]! & (0x80 >> (bit & 7)))
       return `${JSON.stringify(text)}: host bits set beyond /${len}`;
   }
-  out.writeUInt32LE(prefixlen, at);
+  out[at] = prefixlen;
+  out[at + 1] = out[at + 2] = out[at + 3] = 0;
   return undefined;
+}
+
+/** The decimal of one to three digits from `from` to the end of `text`, or -1. */
+function prefixLength(text: string, from: number): number {
+  const digits = text.length - from;
+  if (digits < 1 || digits > 3) return -1;
+  let len = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    len = len * 10 + c;
+  }
+  return len;
 }
 
 /** Where `check` writes a prefix it only tests. */
@@ -148,7 +161,7 @@ const prefixCodec: EntryCodec = {
     return writePrefix(raw, checked, 0);
   },
   write(record, out, at) {
-    out.fill(0, at, at + LAYOUTS.lpmKey.size);
+    for (let i = at; i < at + LAYOUTS.lpmKey.size; i++) out[i] = 0;
     let written = 0;
     for (const field in record) {
       const raw = record[field];

@@ -14,6 +14,7 @@ import {
   desiredMaps,
   diffMaps,
   planWrites,
+  type DesiredMap,
   type MapsActual,
   type MapWrites,
   type PolicyMapName,
@@ -32,6 +33,8 @@ const ifindex = (name: string) => (name === "fos1-mirror" ? 7 : 0);
 
 const appKey = (id: number) => byteString(encodeU32(id));
 const bytes = (s: string) => Buffer.from(s, "latin1");
+/** The desired entry of a key (`byteString`). */
+const entryOf = (map: DesiredMap, key: string) => map.entry(map.slotOf(bytes(key), 0));
 
 /** `count` entries of `size` bytes, back to back, as byte strings. */
 const split = (bytes: Buffer, count: number): string[] =>
@@ -89,11 +92,11 @@ describe("maps desired state from the golden programs", () => {
   const desired = desiredMaps(golden, ifindex);
 
   it("merges QoS's class_id and the fast path's flags of one application into one entry", () => {
-    const dropbox = desired.maps.get("fos1_app_policy")!.get(appKey(9))!;
+    const dropbox = entryOf(desired.maps.get("fos1_app_policy")!, appKey(9));
     expect(dropbox.values).toEqual({ class_id: 19, flags: 1 });
     expect(dropbox.owners.class_id!.program).toBe(qos.metadata.name);
     expect(dropbox.owners.flags!.program).toBe(fastPath.metadata.name);
-    const zoomOnlyQos = desired.maps.get("fos1_app_policy")!.get(appKey(7))!;
+    const zoomOnlyQos = entryOf(desired.maps.get("fos1_app_policy")!, appKey(7));
     expect(zoomOnlyQos.declaredBy.map((d) => d.program)).toEqual([fastPath.metadata.name]);
     // 13 QoS apps + 9 fast-path apps, 4 of them shared.
     expect(desired.maps.get("fos1_app_policy")!.size).toBe(18);

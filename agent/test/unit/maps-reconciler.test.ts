@@ -1,6 +1,6 @@
 import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
 import * as mapsPlan from "@fos1/dpi/agent/src/bpf/maps-plan";
-import type { MapsActual, MapsWrites, PolicyMapName } from "@fos1/dpi/agent/src/bpf/maps-plan";
+import type { DesiredMap, MapsActual, MapsWrites, PolicyMapName } from "@fos1/dpi/agent/src/bpf/maps-plan";
 import type { PolicyMapStore } from "@fos1/dpi/agent/src/bpf/policy-map-store";
 import { MapsReconciler } from "@fos1/dpi/agent/src/reconcile/maps-reconciler";
 import { goldenProgram, rehash } from "./fixtures/programs";
@@ -41,6 +41,8 @@ class MemoryMaps implements PolicyMapStore {
     }
   }
 }
+
+const entries = (map: DesiredMap) => Array.from({ length: map.size }, (_, slot) => map.entry(slot));
 
 const programs = ["qos-default-qos-policy", "routing-application-routing", "fastpath-branch-fast-path"].map(
   goldenProgram,
@@ -124,14 +126,14 @@ describe("MapsReconciler", () => {
     const edited = rehash(programs[0]!, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 10));
     const changed = reconciler.desired([edited, ...programs.slice(1), sensor]);
     expect(changed.maps).not.toBe(first.maps);
-    const dscps = [...changed.maps.get("fos1_qos_classes")!.values()].map((e) => e.values.dscp);
+    const dscps = entries(changed.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp);
     expect(dscps).toContain(10);
     const inPlace = [edited, ...programs.slice(1), sensor];
     Object.assign(
       edited,
       rehash(edited, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 12)),
     );
-    const dscpsAfter = [...reconciler.desired(inPlace).maps.get("fos1_qos_classes")!.values()].map(
+    const dscpsAfter = entries(reconciler.desired(inPlace).maps.get("fos1_qos_classes")!).map(
       (e) => e.values.dscp,
     );
     expect(dscpsAfter).toContain(12);
