@@ -5,7 +5,7 @@ import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
 import { ConflictError, type Reconciler, type Subsystem } from "../reconcile/reconciler";
 import { SerialQueue } from "../serial-queue";
-import type { StoredProgram } from "../store/program-store";
+import type { StagedProgram, StoredProgram } from "../store/program-store";
 import { ApplyFailedError, NotReadyError, RejectedError } from "./errors";
 import { checkProgram, unsupportedParts, type NodeFacts } from "./program-checks";
 
@@ -17,9 +17,17 @@ export type Writes = Record<Subsystem, number>;
 /** Where programs are kept across restarts; `ProgramStore` on disk, a fake in tests. */
 export interface ProgramPersistence {
   load(): Promise<StoredProgram[]>;
-  save(stored: StoredProgram): Promise<void>;
+  /** Starts writing a program so that `commit` makes it the stored one at once, or `discard` drops it. */
+  stage(stored: StoredProgram): StagedProgram;
   remove(name: string): Promise<void>;
 }
+
+/**
+ * Whether a program's hash matches its content, when something else (the API's
+ * check worker) decides it while the engine reads the kernel and merges: true
+ * or false, or a rejection when that check could not run (then the engine hashes).
+ */
+export type HashVerdict = Promise<boolean>;
 
 export interface EngineOptions {
   /** One per wired subsystem, in any order; applied in SUBSYSTEM_ORDER. */
@@ -31,6 +39,9 @@ export interface EngineOptions {
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
+
+/** Each subsystem's read of the kernel, started together; a failed read fails that subsystem's apply. */
+type Reads = readonly Promise<unknown>[];
 
 /** What one reconcile pass did. */
 export interface ReconcilePass {
@@ -125,10 +136,11 @@ export class ReconcileEngine {
   /**
    * Applies a program (new or replacing the one of that name); rejected before
    * any write if it cannot apply. `body` is the program's JSON as it was
-   * PUT; it is stored as it is.
+   * PUT; it is stored as it is. `hash` is the verdict on the program's hash
+   * when it is being checked elsewhere; without it the engine hashes.
    */
-  put(program: NodeProgram, body?: Buffer): Promise<ApplyResult> {
-    return this.apply(program, body, false);
+  put(program: NodeProgram, body?: Buffer, hash?: HashVerdict): Promise<ApplyResult> {
+    return this.apply(program, body, hash ?? "unchecked");
   }
 
   /**
@@ -140,30 +152,51 @@ export class ReconcileEngine {
   putSameBody(name: string, body: Buffer): Promise<ApplyResult> | undefined {
     const stored = this.programs.get(name);
     if (!stored?.body?.equals(body)) return undefined;
-    return this.apply(stored.program, stored.body, true);
+    return this.apply(stored.program, stored.body, "checked");
   }
 
-  private apply(program: NodeProgram, body: Buffer | undefined, hashChecked: boolean): Promise<ApplyResult> {
+  /**
+   * The kernel is read (tools run as child processes) and the new desired
+   * state merged while the hash is still being checked; nothing is written
+   * and no reconciler keeps anything of the program before every check has
+   * passed, in the order a client sees their errors: hash, node, subsystems,
+   * conflicts. The program file is written while the kernel is, and made the
+   * stored one only once the kernel holds the program.
+   */
+  private apply(
+    program: NodeProgram,
+    body: Buffer | undefined,
+    hash: HashVerdict | "checked" | "unchecked",
+  ): Promise<ApplyResult> {
     return this.timed("put", program.metadata.name, async (started) => {
-      this.checkApplicable(program, hashChecked);
+      this.requireReady();
       const name = program.metadata.name;
       const previous = this.programs.get(name);
       const before = this.sortedPrograms();
       const after = this.sortedPrograms(program);
-      const writes = await this.transition(after, before, "apply");
-      if (previous?.program.hash !== program.hash) {
-        const stored: StoredProgram = {
-          program,
-          appliedAt: this.now().toISOString(),
-          ...(body ? { body } : {}),
-        };
-        await this.persist(() => this.options.store.save(stored), before, after);
-        this.programs.set(name, stored);
+      const reads = this.readAll();
+      const desired = this.desiredStates(after);
+      await this.checkApplicable(program, hash);
+      if ("refusal" in desired) throw desired.refusal;
+      const changed = previous?.program.hash !== program.hash;
+      const stored: StoredProgram = {
+        program,
+        appliedAt: changed ? this.now().toISOString() : previous.appliedAt,
+        ...(body ? { body } : {}),
+      };
+      const staged = changed ? this.options.store.stage(stored) : undefined;
+      let writes: Writes;
+      try {
+        writes = await this.transition(desired.states, before, "apply", reads);
+      } catch (error) {
+        await staged?.discard();
+        throw error;
+      }
+      if (staged) await this.persist(() => staged.commit(), before, after);
+      if (changed || body) this.programs.set(name, stored);
+      if (changed) {
         this.changes++;
         this.options.metrics.programs.set(this.programs.size);
-      } else if (body) {
-        // The same program (same content hash) in the bytes this client sends: the next PUT of them needs no parse.
-        this.programs.set(name, { ...previous, body });
       }
       this.options.log.info("program applied", { program: name, hash: program.hash, writes });
       return { name, hash: program.hash, writes, durationMs: performance.now() - started };
@@ -177,7 +210,8 @@ export class ReconcileEngine {
       if (!previous) return undefined;
       const before = this.sortedPrograms();
       const after = before.filter((p) => p.metadata.name !== name);
-      const writes = await this.transition(after, before, "delete");
+      const reads = this.readAll();
+      const writes = await this.transition(this.desiredOf(after), before, "delete", reads);
       await this.persist(() => this.options.store.remove(name), before, after);
       this.programs.delete(name);
       this.changes++;
@@ -194,10 +228,11 @@ export class ReconcileEngine {
       const stored = this.programs.get(name);
       if (!stored) return undefined;
       const programs = this.sortedPrograms();
+      const reads = this.readAll();
       const drift = [];
-      for (const reconciler of this.reconcilers) {
+      for (const [i, reconciler] of this.reconcilers.entries()) {
         const desired = reconciler.desired(programs);
-        const found = reconciler.diff(desired, await reconciler.read());
+        const found = reconciler.diff(desired, await reads[i]);
         for (const { program, ...d } of found) if (program === name) drift.push(d);
       }
       return { program: stored.program, appliedAt: stored.appliedAt, drift };
@@ -225,12 +260,13 @@ export class ReconcileEngine {
       // loop: reading 100k map entries must not hold back that request's answer.
       await new Promise((resolve) => setImmediate(resolve));
       const programs = this.sortedPrograms();
+      const reads = this.readAll();
       const writes = noWrites();
       const failed: Subsystem[] = [];
-      for (const reconciler of this.reconcilers) {
+      for (const [i, reconciler] of this.reconcilers.entries()) {
         const subsystem = reconciler.subsystem;
         try {
-          writes[subsystem] = await reconciler.apply(reconciler.desired(programs));
+          writes[subsystem] = await reconciler.apply(reconciler.desired(programs), await reads[i]);
         } catch (error) {
           failed.push(subsystem);
           this.options.metrics.reconcileErrors.inc({ subsystem });
@@ -253,9 +289,11 @@ export class ReconcileEngine {
     });
   }
 
-  private checkApplicable(program: NodeProgram, hashChecked: boolean): void {
-    this.requireReady();
-    if (!hashChecked && !hashMatches(program)) {
+  private async checkApplicable(
+    program: NodeProgram,
+    hash: HashVerdict | "checked" | "unchecked",
+  ): Promise<void> {
+    if (hash !== "checked" && !(await this.hashVerdict(program, hash))) {
       throw new RejectedError(400, "the program's hash does not match its content", [
         { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
       ]);
@@ -268,24 +306,59 @@ export class ReconcileEngine {
     }
   }
 
+  /** The verdict given, or the engine's own when there is none or it could not be reached. */
+  private async hashVerdict(program: NodeProgram, hash: HashVerdict | "unchecked"): Promise<boolean> {
+    if (hash !== "unchecked") {
+      try {
+        return await hash;
+      } catch (error) {
+        this.options.log.warn("hash check failed elsewhere; hashing here", { error });
+      }
+    }
+    return hashMatches(program);
+  }
+
   private requireReady(): void {
     if (!this.isReady) throw new NotReadyError();
   }
 
-  /**
-   * Applies `next` subsystem by subsystem. Desired states are all computed
-   * first, so a conflict is found before anything is written.
-   */
+  /** Every subsystem's desired state for `programs`, or why they cannot be applied. */
+  private desiredStates(
+    programs: readonly NodeProgram[],
+  ): { readonly states: unknown[] } | { readonly refusal: unknown } {
+    try {
+      return { states: this.desiredOf(programs) };
+    } catch (refusal) {
+      return { refusal };
+    }
+  }
+
+  /** Every subsystem's desired state, all computed before anything is written, so a conflict is found first. */
+  private desiredOf(programs: readonly NodeProgram[]): unknown[] {
+    return this.reconcilers.map((r) => desiredOf(r, programs));
+  }
+
+  /** Starts every subsystem's read at once: their tools run side by side. */
+  private readAll(): Reads {
+    return this.reconcilers.map((r) => {
+      const read = r.read();
+      // Awaited later, or never when the operation is refused first.
+      read.catch(() => undefined);
+      return read;
+    });
+  }
+
+  /** Applies the desired states subsystem by subsystem, each against its read (fresh ones without `reads`). */
   private async transition(
-    next: readonly NodeProgram[],
+    desired: readonly unknown[],
     previous: readonly NodeProgram[],
     cause: string,
+    reads: Reads = this.readAll(),
   ): Promise<Writes> {
-    const desired = this.reconcilers.map((r) => desiredOf(r, next));
     const writes = noWrites();
     for (const [i, reconciler] of this.reconcilers.entries()) {
       try {
-        writes[reconciler.subsystem] += await reconciler.apply(desired[i]);
+        writes[reconciler.subsystem] += await reconciler.apply(desired[i], await reads[i]);
       } catch (error) {
         this.options.metrics.countWrites(writes, cause);
         const rolledBack = await this.rollBack(i, previous);
@@ -322,7 +395,7 @@ export class ReconcileEngine {
       await write();
     } catch (error) {
       this.options.log.error("persisting failed; restoring the previous state", { error });
-      await this.transition(before, after, "rollback");
+      await this.transition(this.desiredOf(before), after, "rollback");
       throw error;
     }
   }

@@ -27,22 +27,21 @@ export class IpReconciler implements Reconciler<IpDesired, IpActual> {
     return desiredIp(programs);
   }
 
+  /** Rules and routes of both families, the four listings run side by side. */
   async read(): Promise<IpActual> {
-    const rules = [];
-    const routes = [];
-    for (const family of IP_FAMILIES) {
-      rules.push(...(await listRules(this.runner, family)).filter((r) => r.protocol === FOS1_RT_PROTO));
-      routes.push(...(await listRoutes(this.runner, family, FOS1_RT_PROTO)));
-    }
-    return { rules, routes };
+    const [rules, routes] = await Promise.all([
+      Promise.all(IP_FAMILIES.map((family) => listRules(this.runner, family))),
+      Promise.all(IP_FAMILIES.map((family) => listRoutes(this.runner, family, FOS1_RT_PROTO))),
+    ]);
+    return { rules: rules.flat().filter((r) => r.protocol === FOS1_RT_PROTO), routes: routes.flat() };
   }
 
   diff(desired: IpDesired, actual: IpActual): ProgramDrift[] {
     return diffIp(desired, actual);
   }
 
-  async apply(desired: IpDesired): Promise<number> {
-    const actual = await this.read();
+  async apply(desired: IpDesired, read?: IpActual): Promise<number> {
+    const actual = read ?? (await this.read());
     const batches = IP_FAMILIES.map((family) => ({
       family,
       lines: ipCommands(desired, actual, family),

@@ -30,8 +30,10 @@ export interface MapsReconcilerOptions {
  */
 export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
   readonly subsystem = "maps" as const;
-  /** The policy maps of the last set of programs asked for, and which programs (name and hash) they were. */
+  /** The policy maps last applied, and which programs (name and hash) they were merged from. */
   private last?: { readonly programs: readonly string[]; readonly maps: DesiredPolicyMaps };
+  /** Which programs each merged state was merged from, until it is applied (or dropped). */
+  private readonly mergedFrom = new WeakMap<DesiredPolicyMaps, readonly string[]>();
   /** Per map, the last dump seen holding its desired entries, and those entries. */
   private readonly verified = new Map<
     PolicyMapName,
@@ -41,12 +43,13 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
   constructor(private readonly options: MapsReconcilerOptions) {}
 
   /**
-   * The policy maps are merged once per set of programs: the reconcile loop
-   * asks for the same stored programs every pass, and a PUT of an unchanged
-   * program for the same again (100k entries take a tenth of a second). A
-   * program is known by its name and hash, which the engine has checked
-   * against its content before any program reaches a reconciler. fos1_config,
-   * whose ifindexes follow the interfaces, is merged every time.
+   * The policy maps are merged once per set of programs applied: the
+   * reconcile loop asks for the same stored programs every pass, and a PUT of
+   * an unchanged program for the same again (100k entries take a tenth of a
+   * second). A program is known by its name and hash. A merge is reused only
+   * once applied: the engine merges a PUT's program while its hash is still
+   * being checked, and applies it only when the hash matches its content.
+   * fos1_config, whose ifindexes follow the interfaces, is merged every time.
    */
   desired(programs: readonly NodeProgram[]): MapsDesired {
     const ids = programs.map((p) => `${p.metadata.name} ${p.hash}`);
@@ -56,7 +59,7 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
       last.programs.length === ids.length &&
       ids.every((id, i) => id === last.programs[i]);
     const maps = same ? last.maps : desiredPolicyMaps(programs);
-    if (!same) this.last = { programs: ids, maps };
+    if (!same) this.mergedFrom.set(maps, ids);
     return { maps, config: desiredConfig(programs, this.options.ifindex) };
   }
 
@@ -74,9 +77,9 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
    * dump is byte for byte the one last seen holding the same desired
    * entries holds them still, and is not compared entry by entry again.
    */
-  async apply(desired: MapsDesired): Promise<number> {
+  async apply(desired: MapsDesired, read?: MapsActual): Promise<number> {
     const reattached = this.options.attachments?.repair() ?? 0;
-    const actual = this.options.store.read();
+    const actual = read ?? this.options.store.read();
     const unchanged = new Set<PolicyMapName>();
     for (const [name, dump] of actual.maps) {
       const seen = this.verified.get(name);
@@ -84,6 +87,8 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
     }
     const writes = planWrites(desired, actual, unchanged);
     if (writes.count > 0) this.options.store.write(writes);
+    const programs = this.mergedFrom.get(desired.maps);
+    if (programs) this.last = { programs, maps: desired.maps };
     const written = new Set(writes.maps.map((m) => m.map.name));
     for (const [name, dump] of actual.maps) {
       if (written.has(name)) this.verified.delete(name);

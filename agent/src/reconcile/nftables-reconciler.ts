@@ -39,10 +39,9 @@ export class NftablesReconciler implements Reconciler<NftDesired, NftActual> {
 
   async read(): Promise<NftActual> {
     const refs = (await listTables(this.runner)).filter((t) => t.name.startsWith(FOS1_TABLE_PREFIX));
-    const tables: ActualTable[] = [];
-    for (const ref of refs) {
-      tables.push({ ...ref, lines: listingLines(await tableListing(this.runner, ref)) });
-    }
+    const tables: ActualTable[] = await Promise.all(
+      refs.map(async (ref) => ({ ...ref, lines: listingLines(await tableListing(this.runner, ref)) })),
+    );
     return { tables };
   }
 
@@ -50,8 +49,8 @@ export class NftablesReconciler implements Reconciler<NftDesired, NftActual> {
     return desired.tables.flatMap((t) => diffTable(t, actual, this.expectedLines(t)) ?? []);
   }
 
-  async apply(desired: NftDesired): Promise<number> {
-    const actual = await this.read();
+  async apply(desired: NftDesired, read?: NftActual): Promise<number> {
+    const actual = read ?? (await this.read());
     const changed = desired.tables.filter((t) => diffTable(t, actual, this.expectedLines(t)));
     const unowned = unownedTables(desired, actual);
     if (changed.length === 0 && unowned.length === 0) return 0;

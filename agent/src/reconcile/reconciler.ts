@@ -21,12 +21,13 @@ export interface Reconciler<Desired = unknown, Actual = unknown> {
   /** Pure: where `actual` differs from `desired`, attributed to the owning program's paths. */
   diff(desired: Desired, actual: Actual): ProgramDrift[];
   /**
-   * Makes the kernel hold `desired`. Reads first and returns 0 without writing
+   * Makes the kernel hold `desired`. Compares with `actual` (what `read`
+   * returned just before; read now when absent) and returns 0 without writing
    * when it already does; otherwise writes only what differs, as atomically as
    * the subsystem allows (one `nft -f` transaction, one `tc -batch`, staged
    * map updates). Returns the number of kernel writes made.
    */
-  apply(desired: Desired): Promise<number>;
+  apply(desired: Desired, actual?: Actual): Promise<number>;
 }
 
 /** Drift attributed to the program that owns the drifted state. */

@@ -61,31 +61,29 @@ export class TcReconciler implements Reconciler<TcDesired, TcActual> {
     return desiredTc(programs);
   }
 
+  /** The qdiscs, then the classes of every device fos1 shapes, listed side by side. */
   async read(): Promise<TcActual> {
-    const qdiscs = await listQdiscs(this.runner);
+    const [qdiscs, leafQdisc] = await Promise.all([listQdiscs(this.runner), this.leafQdisc()]);
     const byDevice = new Map<string, TcQdisc[]>();
     for (const q of qdiscs) byDevice.set(q.dev, [...(byDevice.get(q.dev) ?? []), q]);
-    const devices = new Map<string, ActualTcDevice>();
-    for (const [device, list] of byDevice) {
-      const root = list.find((q) => q.root);
-      const ours = isFos1Root(root);
-      devices.set(device, {
-        device,
-        root,
-        ours,
-        classes: ours ? await listClasses(this.runner, device) : [],
-        children: list.filter((q) => !q.root && q.parent !== undefined),
-      });
-    }
-    return { leafQdisc: await this.leafQdisc(), devices };
+    const devices = await Promise.all(
+      [...byDevice].map(async ([device, list]): Promise<[string, ActualTcDevice]> => {
+        const root = list.find((q) => q.root);
+        const ours = isFos1Root(root);
+        const classes = ours ? await listClasses(this.runner, device) : [];
+        const children = list.filter((q) => !q.root && q.parent !== undefined);
+        return [device, { device, root, ours, classes, children }];
+      }),
+    );
+    return { leafQdisc, devices: new Map(devices) };
   }
 
   diff(desired: TcDesired, actual: TcActual): ProgramDrift[] {
     return desired.devices.flatMap((d) => compareDevice(d, actual).drift);
   }
 
-  async apply(desired: TcDesired): Promise<number> {
-    const actual = await this.read();
+  async apply(desired: TcDesired, read?: TcActual): Promise<number> {
+    const actual = read ?? (await this.read());
     const missing = desired.devices.filter((d) => !actual.devices.has(d.spec.device));
     if (missing.length > 0) {
       throw new Error(

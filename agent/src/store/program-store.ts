@@ -16,6 +16,14 @@ export interface StoredProgram {
   readonly body?: Buffer;
 }
 
+/** A program file written but not yet the stored one (ProgramStore.stage). */
+export interface StagedProgram {
+  /** Makes it the stored program, durably; rejects when it could not be written. */
+  commit(): Promise<void>;
+  /** Drops it; the stored program stays as it was. */
+  discard(): Promise<void>;
+}
+
 const storedProgram = z.strictObject({ program: nodeProgram, appliedAt: z.string() });
 
 const SUFFIX = ".json";
@@ -65,25 +73,45 @@ export class ProgramStore {
     return out;
   }
 
-  async save(stored: StoredProgram): Promise<void> {
-    const name = stored.program.metadata.name;
-    const target = this.fileOf(name);
+  /**
+   * Writes the program to a temporary file and fsyncs it at once (so the disk
+   * works while the kernel is written); `commit` renames it over the
+   * program's file and fsyncs the directory, `discard` removes it.
+   */
+  stage(stored: StoredProgram): StagedProgram {
+    const target = this.fileOf(stored.program.metadata.name);
     const temp = `${target}${TEMP_MARK}${process.pid}`;
-    await this.makeDir();
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(storedBytes(stored));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    await this.syncDir();
+    const written = this.writeSynced(temp, storedBytes(stored));
+    // Awaited by commit or discard; a failure is reported by commit.
+    written.catch(() => undefined);
+    return {
+      commit: async () => {
+        await written;
+        await rename(temp, target);
+        await this.syncDir();
+      },
+      // Called on a failure path, whose error is the one to report; a leftover is removed at the next load.
+      discard: async () => {
+        await written.catch(() => undefined);
+        await rm(temp, { force: true }).catch(() => undefined);
+      },
+    };
   }
 
   async remove(name: string): Promise<void> {
     await rm(this.fileOf(name), { force: true });
     await this.syncDir();
+  }
+
+  private async writeSynced(file: string, bytes: Buffer): Promise<void> {
+    await this.makeDir();
+    const handle = await open(file, "w", 0o600);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   private makeDir(): Promise<unknown> {

@@ -110,11 +110,12 @@ describe("MapsReconciler", () => {
     plan.mockRestore();
   });
 
-  it("merges the policy maps of an unchanged set of programs once; fos1_config follows the interfaces", () => {
+  it("merges the policy maps of an applied set of programs once; fos1_config follows the interfaces", async () => {
     let mirror = 7;
     const reconciler = new MapsReconciler({ store: new MemoryMaps(), ifindex: () => mirror });
     const sensor = goldenProgram("sensor-branch-sensors");
     const first = reconciler.desired([...programs, sensor]);
+    await reconciler.apply(first);
     mirror = 9;
     const again = reconciler.desired([...programs, sensor]);
     expect(again.maps).toBe(first.maps);
@@ -126,8 +127,8 @@ describe("MapsReconciler", () => {
     const edited = rehash(programs[0]!, (p) => (p.spec.maps.fos1_qos_classes![0]!.value.dscp = 10));
     const changed = reconciler.desired([edited, ...programs.slice(1), sensor]);
     expect(changed.maps).not.toBe(first.maps);
-    const dscps = entries(changed.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp);
-    expect(dscps).toContain(10);
+    await reconciler.apply(changed);
+    expect(entries(changed.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp)).toContain(10);
     const inPlace = [edited, ...programs.slice(1), sensor];
     Object.assign(
       edited,
@@ -138,5 +139,18 @@ describe("MapsReconciler", () => {
     );
     expect(dscpsAfter).toContain(12);
     expect(reconciler.desired(programs).maps.get("fos1_app_policy")!.size).toBe(18);
+  });
+
+  it("does not reuse a merge that was never applied: a program claiming another's hash is merged from its content", async () => {
+    const reconciler = new MapsReconciler({ store: new MemoryMaps(), ifindex: () => 0 });
+    const real = programs[0]!;
+    const forged = structuredClone(real);
+    forged.spec.maps.fos1_qos_classes![0]!.value.dscp = 33;
+    // The engine merges a PUT's program before the hash check refuses it, and never applies it.
+    const refused = reconciler.desired([forged]);
+    expect(entries(refused.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp)).toContain(33);
+    const applied = reconciler.desired([real]);
+    expect(applied.maps).not.toBe(refused.maps);
+    expect(entries(applied.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp)).not.toContain(33);
   });
 });

@@ -15,10 +15,21 @@ class MemoryStore implements ProgramPersistence {
   async load() {
     return [...this.files.values()];
   }
-  async save(stored: StoredProgram) {
-    this.fail();
-    this.writes += 1;
-    this.files.set(stored.program.metadata.name, stored);
+  /** Files staged and not yet committed or discarded. */
+  staged = 0;
+  stage(stored: StoredProgram) {
+    this.staged += 1;
+    return {
+      commit: async () => {
+        this.staged -= 1;
+        this.fail();
+        this.writes += 1;
+        this.files.set(stored.program.metadata.name, stored);
+      },
+      discard: async () => {
+        this.staged -= 1;
+      },
+    };
   }
   async remove(name: string) {
     this.fail();
@@ -217,6 +228,73 @@ describe("ReconcileEngine put", () => {
     // Only the start-up pass ever reached the subsystems.
     expect(kernel.all.map((r) => r.applies)).toEqual([1, 1, 1, 1]);
     expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
+  });
+});
+
+describe("ReconcileEngine put with the hash checked elsewhere", () => {
+  /** A verdict the test settles when it likes. */
+  function pending() {
+    let settle!: (ok: boolean | Error) => void;
+    const verdict = new Promise<boolean>((resolve, reject) => {
+      settle = (ok) => (ok instanceof Error ? reject(ok) : resolve(ok));
+    });
+    return { verdict, settle };
+  }
+
+  it("reads every subsystem while the verdict is pending, and writes only once it says the hash matches", async () => {
+    const { engine, kernel, store } = await readyEngine();
+    const reads = kernel.all.map((r) => jest.spyOn(r, "read"));
+    const { verdict, settle } = pending();
+    const put = engine.put(qos, undefined, verdict);
+    await new Promise((r) => setImmediate(r));
+    expect(reads.map((r) => r.mock.calls.length)).toEqual([1, 1, 1, 1]);
+    expect(kernel.all.map((r) => r.applies)).toEqual([1, 1, 1, 1]);
+    expect(store.staged).toBe(0);
+    settle(true);
+    expect((await put).writes.maps).toBe(21);
+    expect(store.files.get(qos.metadata.name)?.program.hash).toBe(qos.hash);
+    expect(store.staged).toBe(0);
+  });
+
+  it("refuses with the hash problem first when the verdict says no, whatever else is wrong, and writes nothing", async () => {
+    const { engine, kernel, store } = await readyEngine();
+    await engine.put(qos);
+    const before = kernel.snapshot();
+    const writesBefore = store.writes;
+    // Claims qos's tc devices (a 409) and another node (a 400), but the hash is checked first.
+    const thief = structuredClone(qos);
+    thief.metadata.name = "qos-other";
+    thief.metadata.node = "router-2";
+    const error = await engine.put(thief, undefined, Promise.resolve(false)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RejectedError);
+    expect((error as RejectedError).problems).toEqual([
+      { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
+    ]);
+    expect(kernel.snapshot()).toEqual(before);
+    expect(store.writes).toBe(writesBefore);
+    expect(store.staged).toBe(0);
+  });
+
+  it("hashes the program itself when the verdict could not be reached", async () => {
+    const { engine, kernel } = await readyEngine();
+    const edited = structuredClone(qos);
+    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
+    await expect(
+      engine.put(edited, undefined, Promise.reject(new Error("worker gone"))),
+    ).rejects.toMatchObject({ status: 400, problems: [{ path: "hash", message: expect.any(String) }] });
+    expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
+    const { verdict, settle } = pending();
+    settle(new Error("worker gone"));
+    expect((await engine.put(qos, undefined, verdict)).writes.maps).toBe(21);
+  });
+
+  it("drops the staged program file when the kernel refuses the change", async () => {
+    const { engine, kernel, store } = await readyEngine();
+    kernel.tc.failures = 1;
+    await expect(engine.put(qos, undefined, Promise.resolve(true))).rejects.toBeInstanceOf(ApplyFailedError);
+    expect(store.staged).toBe(0);
+    expect(store.files.size).toBe(0);
+    expect(engine.list().programs).toEqual([]);
   });
 });
 
