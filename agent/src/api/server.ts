@@ -12,6 +12,7 @@ import type { RuntimeView } from "../runtime/runtime-view";
 import { runtimeRoute } from "./runtime-routes";
 import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
+import { HashCheck } from "./hash-check";
 import { BodyError, parseJson, readJsonBody } from "./json-body";
 import { parseProgramBody } from "./program-body";
 
@@ -59,9 +60,10 @@ class HttpError extends Error {
  */
 export function createAgentServer(options: ServerOptions): Server {
   const authorized = bearerTokenCheck(options.token);
+  const hashes = new HashCheck();
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
     const started = performance.now();
-    route(req, options, authorized)
+    route(req, options, authorized, hashes)
       .catch((error: unknown) => errorReply(error, options.log))
       .then((reply) => {
         send(res, reply);
@@ -79,6 +81,7 @@ export function createAgentServer(options: ServerOptions): Server {
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 300_000;
+  server.on("close", () => void hashes.close());
   return server;
 }
 
@@ -86,6 +89,7 @@ async function route(
   req: IncomingMessage,
   options: ServerOptions,
   authorized: (header: string | undefined) => boolean,
+  hashes: HashCheck,
 ): Promise<Reply> {
   const { engine } = options;
   const path = new URL(req.url ?? "/", "https://agent.invalid").pathname;
@@ -146,6 +150,7 @@ async function route(
   // Tools PUT the same compiled program again and again; the same bytes are the same program.
   const same = engine.putSameBody(name, body);
   if (same) return { status: 200, body: await same };
+  const hash = hashes.check(body);
   const parsed = parseProgramBody(parseJson(body));
   if (!parsed.success)
     throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
@@ -154,7 +159,7 @@ async function route(
       { path: "metadata.name", message: `is "${parsed.data.metadata.name}", the URL says "${name}"` },
     ]);
   }
-  return { status: 200, body: await engine.put(parsed.data, body) };
+  return { status: 200, body: await engine.put(parsed.data, body, hash) };
 }
 
 function programName(segment: string): string {

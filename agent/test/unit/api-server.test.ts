@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as programBody from "@fos1/dpi/agent/src/api/program-body";
+import * as nodeProgramModule from "@fos1/dpi/sdk/compile/node-program";
 import { AgentError, apiError } from "@fos1/dpi/sdk/agent-api";
 import { fakeKernel } from "./fixtures/fake-reconciler";
 import { hostileBodies } from "./fixtures/hostile-bodies";
@@ -158,6 +159,25 @@ describe("agent API: a PUT of the bytes already stored", () => {
     const reformatted = await put(JSON.stringify(routing, null, 2));
     expect(reformatted).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 0 } });
     expect(parse).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("agent API: a PUT of a new program", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("has its hash checked off the API thread, and a body edited after hashing is still refused", async () => {
+    const hashed = jest.spyOn(nodeProgramModule, "hashMatches");
+    expect((await t.client.putProgram(routing)).writes.ip).toBeGreaterThan(0);
+    const edited = structuredClone(qos);
+    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
+    const res = await t.request("PUT", `/v1/programs/${qos.metadata.name}`, { body: JSON.stringify(edited) });
+    expect(res.status).toBe(400);
+    expect(apiError.parse(res.json).problems).toEqual([
+      { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
+    ]);
+    // The worker gave both verdicts; the engine hashes only when the worker cannot answer.
+    expect(hashed).not.toHaveBeenCalled();
+    expect(kernel.tc.kernel.size).toBe(0);
   });
 });
 
