@@ -148,12 +148,14 @@ function prefixLength(text: string, from: number): number {
   return len;
 }
 
+const LPM_KEY_SIZE = LAYOUTS.lpmKey.size;
+
 /** Where `check` writes a prefix it only tests. */
-const checked = Buffer.alloc(LAYOUTS.lpmKey.size);
+const checked = Buffer.alloc(LPM_KEY_SIZE);
 
 /** An LPM-trie key written as `{ prefix: "10.10.200.0/24" }`. */
 const prefixCodec: EntryCodec = {
-  size: LAYOUTS.lpmKey.size,
+  size: LPM_KEY_SIZE,
   fields: ["prefix"],
   check(field, raw) {
     if (field !== "prefix") return "unknown field (expected prefix)";
@@ -161,7 +163,7 @@ const prefixCodec: EntryCodec = {
     return writePrefix(raw, checked, 0);
   },
   write(record, out, at) {
-    for (let i = at; i < at + LAYOUTS.lpmKey.size; i++) out[i] = 0;
+    for (let i = at; i < at + LPM_KEY_SIZE; i++) out[i] = 0;
     let written = 0;
     for (const field in record) {
       const raw = record[field];
