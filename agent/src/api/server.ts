@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { performance } from "node:perf_hooks";
 import { AGENT_API_PREFIX, type ApiError, type Health } from "../../../sdk/agent-api/api";
-import { nodeProgramMetadata } from "../../../sdk/compile/node-program";
+import { nodeProgramMetadata, type NodeProgram } from "../../../sdk/compile/node-program";
 import { problemsFromZod, type Problem } from "../../../sdk/schema/problem";
 import { ApplyFailedError, NotReadyError, RejectedError } from "../engine/errors";
 import type { ReconcileEngine } from "../engine/reconcile-engine";
@@ -151,6 +151,11 @@ async function route(
   const same = engine.putSameBody(name, body);
   if (same) return { status: 200, body: await same };
   const hash = hashes.check(body);
+  return { status: 200, body: await engine.putBody(name, body, () => programIn(body, name), hash) };
+}
+
+/** The program a PUT body holds, validated, or the 400 that says why it is none. */
+function programIn(body: Buffer, name: string): NodeProgram {
   const parsed = parseProgramBody(parseJson(body));
   if (!parsed.success)
     throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
@@ -159,7 +164,7 @@ async function route(
       { path: "metadata.name", message: `is "${parsed.data.metadata.name}", the URL says "${name}"` },
     ]);
   }
-  return { status: 200, body: await engine.put(parsed.data, body, hash) };
+  return parsed.data;
 }
 
 function programName(segment: string): string {

@@ -140,7 +140,18 @@ export class ReconcileEngine {
    * when it is being checked elsewhere; without it the engine hashes.
    */
   put(program: NodeProgram, body?: Buffer, hash?: HashVerdict): Promise<ApplyResult> {
-    return this.apply(program, body, hash ?? "unchecked");
+    return this.apply(program.metadata.name, () => program, body, hash ?? "unchecked");
+  }
+
+  /**
+   * A PUT of the program named `name` whose body `parse` parses and
+   * validates (throwing the client's error), called once the kernel reads
+   * have started: the tools fork from this process, and forking costs more
+   * after a 100k-entry body became objects. `hash` is the verdict on the
+   * hash of the program `parse` returns.
+   */
+  putBody(name: string, body: Buffer, parse: () => NodeProgram, hash: HashVerdict): Promise<ApplyResult> {
+    return this.apply(name, parse, body, hash);
   }
 
   /**
@@ -152,7 +163,7 @@ export class ReconcileEngine {
   putSameBody(name: string, body: Buffer): Promise<ApplyResult> | undefined {
     const stored = this.programs.get(name);
     if (!stored?.body?.equals(body)) return undefined;
-    return this.apply(stored.program, stored.body, "checked");
+    return this.apply(name, () => stored.program, stored.body, "checked");
   }
 
   /**
@@ -164,17 +175,18 @@ export class ReconcileEngine {
    * stored one only once the kernel holds the program.
    */
   private apply(
-    program: NodeProgram,
+    name: string,
+    parse: () => NodeProgram,
     body: Buffer | undefined,
     hash: HashVerdict | "checked" | "unchecked",
   ): Promise<ApplyResult> {
-    return this.timed("put", program.metadata.name, async (started) => {
+    return this.timed("put", name, async (started) => {
       this.requireReady();
-      const name = program.metadata.name;
+      const reads = this.readAll();
+      const program = parse();
       const previous = this.programs.get(name);
       const before = this.sortedPrograms();
       const after = this.sortedPrograms(program);
-      const reads = this.readAll();
       const desired = this.desiredStates(after);
       await this.checkApplicable(program, hash);
       if ("refusal" in desired) throw desired.refusal;
