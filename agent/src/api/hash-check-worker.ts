@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { hashMatches } from "../../../sdk/compile/node-program";
-import type { HashRequest, HashAnswer } from "./hash-check";
+import type { HashAnswer, HashRequest } from "./hash-check";
 import { parseProgramBody } from "./program-body";
 
 /**
@@ -11,9 +11,8 @@ import { parseProgramBody } from "./program-body";
 parentPort!.on("message", ({ id, body }: HashRequest) => {
   let matches: boolean | undefined;
   try {
-    const parsed = parseProgramBody(
-      JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString()),
-    );
+    const text = Buffer.from(body.buffer, body.byteOffset, body.length).toString();
+    const parsed = parseProgramBody(JSON.parse(text));
     matches = parsed.success ? hashMatches(parsed.data) : undefined;
   } catch {
     matches = undefined;
@@ -21,3 +20,6 @@ parentPort!.on("message", ({ id, body }: HashRequest) => {
   const answer: HashAnswer = { id, matches };
   parentPort!.postMessage(answer);
 });
+
+const ready: HashAnswer = { ready: true };
+parentPort!.postMessage(ready);

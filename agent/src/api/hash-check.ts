@@ -8,11 +8,12 @@ export interface HashRequest {
   readonly body: Uint8Array;
 }
 
-/** The worker's answer: whether the body's program hash matches, undefined when the body is not a valid program. */
-export interface HashAnswer {
-  readonly id: number;
-  readonly matches: boolean | undefined;
-}
+/**
+ * The worker's messages: that it has loaded and takes bodies, and per body
+ * whether its program's hash matches (undefined when it is not a valid program).
+ */
+export type HashAnswer =
+  { readonly ready: true } | { readonly id: number; readonly matches: boolean | undefined };
 
 interface Waiting {
   resolve(matches: boolean): void;
@@ -33,12 +34,14 @@ function startWorker(): Worker {
  * takes as long as merging it, so the API thread parses, validates, reads the
  * kernel and merges while the worker hashes (the engine writes nothing before
  * the verdict). One worker serves every request in turn; it is started at
- * once, so its start-up is not paid by the first PUT, and started again after
- * it died. A verdict rejects when the worker cannot give one; the engine then
- * hashes the program itself.
+ * once, and again after it died. A verdict is underway only when the worker
+ * had loaded and had nothing else to do when the body was sent: the engine
+ * does not wait behind a worker that is starting or busy, it hashes the
+ * program itself, as it does when a verdict rejects (the worker died).
  */
 export class HashCheck {
   private worker?: Worker;
+  private ready = false;
   private readonly waiting = new Map<number, Waiting>();
   private next = 0;
   private closed = false;
@@ -49,15 +52,20 @@ export class HashCheck {
 
   /** The verdict on the hash of the program `body` holds (a body the server has yet to parse and validate). */
   check(body: Buffer): HashVerdict {
-    if (this.closed) return Promise.reject(new Error("the hash check is closed"));
     const id = this.next++;
-    const verdict = new Promise<boolean>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    // The server may refuse the body before it asks for the verdict.
-    verdict.catch(() => undefined);
-    this.worker ??= this.start();
-    const request: HashRequest = { id, body };
-    this.worker.postMessage(request);
-    return verdict;
+    const underway = this.ready && this.waiting.size === 0;
+    const matches = new Promise<boolean>((resolve, reject) => {
+      if (this.closed) reject(new Error("the hash check is closed"));
+      else this.waiting.set(id, { resolve, reject });
+    });
+    // The server may refuse the body, or the engine hash it itself, before the verdict is asked for.
+    matches.catch(() => undefined);
+    if (!this.closed) {
+      this.worker ??= this.start();
+      const request: HashRequest = { id, body };
+      this.worker.postMessage(request);
+    }
+    return { matches, underway: () => underway };
   }
 
   async close(): Promise<void> {
@@ -72,14 +80,22 @@ export class HashCheck {
     const worker = startWorker();
     // Idle between PUTs; it must not keep the process alive.
     worker.unref();
-    worker.on("message", ({ id, matches }: HashAnswer) => {
-      const waiting = this.waiting.get(id);
-      this.waiting.delete(id);
-      if (matches === undefined) waiting?.reject(new Error("the worker found no valid program in the body"));
-      else waiting?.resolve(matches);
+    worker.on("message", (answer: HashAnswer) => {
+      if ("ready" in answer) {
+        if (this.worker === worker) this.ready = true;
+        return;
+      }
+      const waiting = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      if (answer.matches === undefined)
+        waiting?.reject(new Error("the worker found no valid program in the body"));
+      else waiting?.resolve(answer.matches);
     });
     const lost = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.ready = false;
+      }
       this.fail(error);
     };
     worker.on("error", lost);

@@ -23,11 +23,15 @@ export interface ProgramPersistence {
 }
 
 /**
- * Whether a program's hash matches its content, when something else (the API's
- * check worker) decides it while the engine reads the kernel and merges: true
- * or false, or a rejection when that check could not run (then the engine hashes).
+ * The verdict on a program's hash from a check that runs elsewhere (the API's
+ * worker) while the engine reads the kernel and merges. `matches` rejects when
+ * that check cannot give one. A check that is not `underway` (its worker was
+ * still starting, or busy) is not waited for: the engine hashes the program itself.
  */
-export type HashVerdict = Promise<boolean>;
+export interface HashVerdict {
+  readonly matches: Promise<boolean>;
+  underway(): boolean;
+}
 
 export interface EngineOptions {
   /** One per wired subsystem, in any order; applied in SUBSYSTEM_ORDER. */
@@ -318,13 +322,15 @@ export class ReconcileEngine {
     }
   }
 
-  /** The verdict given, or the engine's own when there is none or it could not be reached. */
+  /** The verdict given when its check is underway; the engine's own when there is none, or it failed. */
   private async hashVerdict(program: NodeProgram, hash: HashVerdict | "unchecked"): Promise<boolean> {
     if (hash !== "unchecked") {
-      try {
-        return await hash;
-      } catch (error) {
-        this.options.log.warn("hash check failed elsewhere; hashing here", { error });
+      if (hash.underway()) {
+        try {
+          return await hash.matches;
+        } catch (error) {
+          this.options.log.warn("hash check failed elsewhere; hashing here", { error });
+        }
       }
     }
     return hashMatches(program);

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as programBody from "@fos1/dpi/agent/src/api/program-body";
-import * as nodeProgramModule from "@fos1/dpi/sdk/compile/node-program";
 import { AgentError, apiError } from "@fos1/dpi/sdk/agent-api";
 import { fakeKernel } from "./fixtures/fake-reconciler";
 import { hostileBodies } from "./fixtures/hostile-bodies";
@@ -165,8 +164,8 @@ describe("agent API: a PUT of the bytes already stored", () => {
 describe("agent API: a PUT of a new program", () => {
   afterEach(() => jest.restoreAllMocks());
 
-  it("has its hash checked off the API thread, and a body edited after hashing is still refused", async () => {
-    const hashed = jest.spyOn(nodeProgramModule, "hashMatches");
+  it("hands the engine the worker's verdict on its hash; a body edited after hashing is refused", async () => {
+    const put = jest.spyOn(t.agent.engine, "putBody");
     expect((await t.client.putProgram(routing)).writes.ip).toBeGreaterThan(0);
     const edited = structuredClone(qos);
     edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
@@ -175,8 +174,8 @@ describe("agent API: a PUT of a new program", () => {
     expect(apiError.parse(res.json).problems).toEqual([
       { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
     ]);
-    // The worker gave both verdicts; the engine hashes only when the worker cannot answer.
-    expect(hashed).not.toHaveBeenCalled();
+    const verdicts = await Promise.all(put.mock.calls.map(([, , , hash]) => hash.matches));
+    expect(verdicts).toEqual([true, false]);
     expect(kernel.tc.kernel.size).toBe(0);
   });
 });

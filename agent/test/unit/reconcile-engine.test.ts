@@ -1,4 +1,8 @@
-import { ReconcileEngine, type ProgramPersistence } from "@fos1/dpi/agent/src/engine/reconcile-engine";
+import {
+  ReconcileEngine,
+  type HashVerdict,
+  type ProgramPersistence,
+} from "@fos1/dpi/agent/src/engine/reconcile-engine";
 import { ApplyFailedError, NotReadyError, RejectedError } from "@fos1/dpi/agent/src/engine/errors";
 import { silentLogger } from "@fos1/dpi/agent/src/log";
 import { AgentMetrics } from "@fos1/dpi/agent/src/metrics";
@@ -232,14 +236,21 @@ describe("ReconcileEngine put", () => {
 });
 
 describe("ReconcileEngine put with the hash checked elsewhere", () => {
-  /** A verdict the test settles when it likes. */
-  function pending() {
+  /** A verdict of a check that has begun (or not), which the test settles when it likes. */
+  function pending(underway = true) {
     let settle!: (ok: boolean | Error) => void;
-    const verdict = new Promise<boolean>((resolve, reject) => {
+    const matches = new Promise<boolean>((resolve, reject) => {
       settle = (ok) => (ok instanceof Error ? reject(ok) : resolve(ok));
     });
+    matches.catch(() => undefined);
+    const verdict: HashVerdict = { matches, underway: () => underway };
     return { verdict, settle };
   }
+  const settled = (ok: boolean | Error) => {
+    const { verdict, settle } = pending();
+    settle(ok);
+    return verdict;
+  };
 
   it("reads every subsystem while the verdict is pending, and writes only once it says the hash matches", async () => {
     const { engine, kernel, store } = await readyEngine();
@@ -265,7 +276,7 @@ describe("ReconcileEngine put with the hash checked elsewhere", () => {
     const thief = structuredClone(qos);
     thief.metadata.name = "qos-other";
     thief.metadata.node = "router-2";
-    const error = await engine.put(thief, undefined, Promise.resolve(false)).catch((e: unknown) => e);
+    const error = await engine.put(thief, undefined, settled(false)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RejectedError);
     expect((error as RejectedError).problems).toEqual([
       { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
@@ -279,19 +290,34 @@ describe("ReconcileEngine put with the hash checked elsewhere", () => {
     const { engine, kernel } = await readyEngine();
     const edited = structuredClone(qos);
     edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
-    await expect(
-      engine.put(edited, undefined, Promise.reject(new Error("worker gone"))),
-    ).rejects.toMatchObject({ status: 400, problems: [{ path: "hash", message: expect.any(String) }] });
+    await expect(engine.put(edited, undefined, settled(new Error("worker gone")))).rejects.toMatchObject({
+      status: 400,
+      problems: [{ path: "hash", message: expect.any(String) }],
+    });
     expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
     const { verdict, settle } = pending();
     settle(new Error("worker gone"));
     expect((await engine.put(qos, undefined, verdict)).writes.maps).toBe(21);
   });
 
+  it("hashes the program itself rather than wait for a check that is not underway", async () => {
+    const { engine, kernel } = await readyEngine();
+    const { verdict } = pending(false);
+    const edited = structuredClone(qos);
+    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
+    // Never settled: a worker still starting. The engine's own hash refuses the edited body.
+    await expect(engine.put(edited, undefined, verdict)).rejects.toMatchObject({
+      status: 400,
+      problems: [{ path: "hash", message: expect.any(String) }],
+    });
+    expect((await engine.put(qos, undefined, pending(false).verdict)).writes.maps).toBe(21);
+    expect(kernel.maps.kernel.size).toBe(21);
+  });
+
   it("drops the staged program file when the kernel refuses the change", async () => {
     const { engine, kernel, store } = await readyEngine();
     kernel.tc.failures = 1;
-    await expect(engine.put(qos, undefined, Promise.resolve(true))).rejects.toBeInstanceOf(ApplyFailedError);
+    await expect(engine.put(qos, undefined, settled(true))).rejects.toBeInstanceOf(ApplyFailedError);
     expect(store.staged).toBe(0);
     expect(store.files.size).toBe(0);
     expect(engine.list().programs).toEqual([]);
