@@ -33,11 +33,11 @@ function startWorker(): Worker {
  * Checks PUT bodies' hashes on a worker thread: hashing a 100k-entry program
  * takes as long as merging it, so the API thread parses, validates, reads the
  * kernel and merges while the worker hashes (the engine writes nothing before
- * the verdict). One worker serves every request in turn; it is started at
- * once, and again after it died. A verdict is underway only when the worker
- * had loaded and had nothing else to do when the body was sent: the engine
- * does not wait behind a worker that is starting or busy, it hashes the
- * program itself, as it does when a verdict rejects (the worker died).
+ * the verdict). One worker serves the requests; it is started at once, and
+ * again after it died. A body goes to it only when it has loaded and has
+ * nothing else to do: the engine does not wait behind a worker that is
+ * starting or busy, it hashes the program itself, as it does when a verdict
+ * rejects (the worker died).
  */
 export class HashCheck {
   private worker?: Worker;
@@ -50,21 +50,24 @@ export class HashCheck {
     this.worker = this.start();
   }
 
-  /** The verdict on the hash of the program `body` holds (a body the server has yet to parse and validate). */
+  /**
+   * The verdict on the hash of the program `body` holds (a body the server
+   * has yet to parse and validate). A body the worker cannot take at once is
+   * not sent: the engine hashes it, and the worker would only take CPU from it.
+   */
   check(body: Buffer): HashVerdict {
+    const underway = !this.closed && this.ready && this.waiting.size === 0;
     const id = this.next++;
-    const underway = this.ready && this.waiting.size === 0;
     const matches = new Promise<boolean>((resolve, reject) => {
-      if (this.closed) reject(new Error("the hash check is closed"));
-      else this.waiting.set(id, { resolve, reject });
+      if (underway) this.waiting.set(id, { resolve, reject });
+      else reject(new Error(this.closed ? "the hash check is closed" : "the hash check worker is not free"));
     });
-    // The server may refuse the body, or the engine hash it itself, before the verdict is asked for.
+    // The server may refuse the body before the verdict is asked for.
     matches.catch(() => undefined);
-    if (!this.closed) {
-      this.worker ??= this.start();
+    if (underway) {
       const request: HashRequest = { id, body };
-      this.worker.postMessage(request);
-    }
+      this.worker!.postMessage(request);
+    } else if (!this.closed) this.worker ??= this.start();
     return { matches, underway: () => underway };
   }
 
