@@ -175,8 +175,8 @@ export class ReconcileEngine {
    * state merged while the hash is still being checked; nothing is written
    * and no reconciler keeps anything of the program before every check has
    * passed, in the order a client sees their errors: hash, node, subsystems,
-   * conflicts. The program file is written while the kernel is, and made the
-   * stored one only once the kernel holds the program.
+   * conflicts. The program file is written meanwhile, and made the stored one
+   * only once the kernel holds the program (dropped if it is refused).
    */
   private apply(
     name: string,
@@ -189,20 +189,21 @@ export class ReconcileEngine {
       const reads = this.readAll();
       const program = parse();
       const previous = this.programs.get(name);
-      const before = this.sortedPrograms();
-      const after = this.sortedPrograms(program);
-      const desired = this.desiredStates(after);
-      await this.checkApplicable(program, hash);
-      if ("refusal" in desired) throw desired.refusal;
       const changed = previous?.program.hash !== program.hash;
       const stored: StoredProgram = {
         program,
         appliedAt: changed ? this.now().toISOString() : previous.appliedAt,
         ...(body ? { body } : {}),
       };
+      // Written and fsynced meanwhile; it becomes the stored program only at commit.
       const staged = changed ? this.options.store.stage(stored) : undefined;
+      const before = this.sortedPrograms();
+      const after = this.sortedPrograms(program);
       let writes: Writes;
       try {
+        const desired = this.desiredStates(after);
+        await this.checkApplicable(program, hash);
+        if ("refusal" in desired) throw desired.refusal;
         writes = await this.transition(desired.states, before, "apply", reads);
       } catch (error) {
         await staged?.discard();
