@@ -6,7 +6,7 @@
 // - agent_api_map_entries_per_s: a 100k-entry program (7 policy maps) PUT through
 //   the real agent process (HTTPS, validation, merge, batched writes); baseline:
 //   the same entries through `bpftool batch file`.
-// - agent_maps_noop_apply_ms: the second PUT of that program (0 map writes);
+// - agent_noop_apply_ms (issue 4's name): the second PUT of that program (0 map writes);
 //   baseline: the first PUT.
 // - agent_block_elements_per_s: 10k source blocks through the runtime writer
 //   (one batch + block_generation bump); baseline: one `nft add element`
@@ -206,7 +206,7 @@ async function throughTheAgent(dir: string, pinRoot: string): Promise<void> {
         `again ${secondMs.toFixed(0)} ms; bpftool batch ${(baseline * 1000).toFixed(0)} ms`,
     );
     bench("agent_api_map_entries_per_s", entries / (firstMs / 1000), "entries/s", entries / baseline);
-    bench("agent_maps_noop_apply_ms", secondMs, "ms", firstMs);
+    bench("agent_noop_apply_ms", secondMs, "ms", firstMs);
   } finally {
     await lab.teardown();
   }
