@@ -12,7 +12,6 @@ import type { RuntimeView } from "../runtime/runtime-view";
 import { runtimeRoute } from "./runtime-routes";
 import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
-import { HashCheck } from "./hash-check";
 import { BodyError, parseJson, readJsonBody } from "./json-body";
 import { parseProgramBody } from "./program-body";
 
@@ -60,10 +59,9 @@ class HttpError extends Error {
  */
 export function createAgentServer(options: ServerOptions): Server {
   const authorized = bearerTokenCheck(options.token);
-  const hashes = new HashCheck();
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
     const started = performance.now();
-    route(req, options, authorized, hashes)
+    route(req, options, authorized)
       .catch((error: unknown) => errorReply(error, options.log))
       .then((reply) => {
         send(res, reply);
@@ -81,7 +79,6 @@ export function createAgentServer(options: ServerOptions): Server {
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 300_000;
-  server.on("close", () => void hashes.close());
   return server;
 }
 
@@ -89,7 +86,6 @@ async function route(
   req: IncomingMessage,
   options: ServerOptions,
   authorized: (header: string | undefined) => boolean,
-  hashes: HashCheck,
 ): Promise<Reply> {
   const { engine } = options;
   const path = new URL(req.url ?? "/", "https://agent.invalid").pathname;
@@ -150,8 +146,7 @@ async function route(
   // Tools PUT the same compiled program again and again; the same bytes are the same program.
   const same = engine.putSameBody(name, body);
   if (same) return { status: 200, body: await same };
-  const hash = hashes.check(body);
-  return { status: 200, body: await engine.putBody(name, body, () => programIn(body, name), hash) };
+  return { status: 200, body: await engine.putBody(name, body, () => programIn(body, name)) };
 }
 
 /** The program a PUT body holds, validated, or the 400 that says why it is none. */

@@ -22,17 +22,6 @@ export interface ProgramPersistence {
   remove(name: string): Promise<void>;
 }
 
-/**
- * The verdict on a program's hash from a check that runs elsewhere (the API's
- * worker) while the engine reads the kernel and merges. `matches` rejects when
- * that check cannot give one. A check that is not `underway` (its worker was
- * still starting, or busy) is not waited for: the engine hashes the program itself.
- */
-export interface HashVerdict {
-  readonly matches: Promise<boolean>;
-  underway(): boolean;
-}
-
 export interface EngineOptions {
   /** One per wired subsystem, in any order; applied in SUBSYSTEM_ORDER. */
   readonly reconcilers: readonly Reconciler[];
@@ -140,22 +129,20 @@ export class ReconcileEngine {
   /**
    * Applies a program (new or replacing the one of that name); rejected before
    * any write if it cannot apply. `body` is the program's JSON as it was
-   * PUT; it is stored as it is. `hash` is the verdict on the program's hash
-   * when it is being checked elsewhere; without it the engine hashes.
+   * PUT; it is stored as it is.
    */
-  put(program: NodeProgram, body?: Buffer, hash?: HashVerdict): Promise<ApplyResult> {
-    return this.apply(program.metadata.name, () => program, body, hash ?? "unchecked");
+  put(program: NodeProgram, body?: Buffer): Promise<ApplyResult> {
+    return this.apply(program.metadata.name, () => program, body, false);
   }
 
   /**
    * A PUT of the program named `name` whose body `parse` parses and
    * validates (throwing the client's error), called once the kernel reads
    * have started: the tools fork from this process, and forking costs more
-   * after a 100k-entry body became objects. `hash` is the verdict on the
-   * hash of the program `parse` returns.
+   * after a 100k-entry body became objects.
    */
-  putBody(name: string, body: Buffer, parse: () => NodeProgram, hash: HashVerdict): Promise<ApplyResult> {
-    return this.apply(name, parse, body, hash);
+  putBody(name: string, body: Buffer, parse: () => NodeProgram): Promise<ApplyResult> {
+    return this.apply(name, parse, body, false);
   }
 
   /**
@@ -167,22 +154,21 @@ export class ReconcileEngine {
   putSameBody(name: string, body: Buffer): Promise<ApplyResult> | undefined {
     const stored = this.programs.get(name);
     if (!stored?.body?.equals(body)) return undefined;
-    return this.apply(name, () => stored.program, stored.body, "checked");
+    return this.apply(name, () => stored.program, stored.body, true);
   }
 
   /**
-   * The kernel is read (tools run as child processes) and the new desired
-   * state merged while the hash is still being checked; nothing is written
-   * and no reconciler keeps anything of the program before every check has
-   * passed, in the order a client sees their errors: hash, node, subsystems,
-   * conflicts. The program file is written meanwhile, and made the stored one
-   * only once the kernel holds the program (dropped if it is refused).
+   * The kernel is read (tools run as child processes) while the program is
+   * parsed, checked and merged, and its file is written meanwhile; nothing is
+   * written to the kernel before every check has passed, and the file becomes
+   * the stored program only once the kernel holds the program (it is dropped
+   * when the PUT is refused).
    */
   private apply(
     name: string,
     parse: () => NodeProgram,
     body: Buffer | undefined,
-    hash: HashVerdict | "checked" | "unchecked",
+    hashChecked: boolean,
   ): Promise<ApplyResult> {
     return this.timed("put", name, async (started) => {
       this.requireReady();
@@ -195,16 +181,13 @@ export class ReconcileEngine {
         appliedAt: changed ? this.now().toISOString() : previous.appliedAt,
         ...(body ? { body } : {}),
       };
-      // Written and fsynced meanwhile; it becomes the stored program only at commit.
       const staged = changed ? this.options.store.stage(stored) : undefined;
       const before = this.sortedPrograms();
       const after = this.sortedPrograms(program);
       let writes: Writes;
       try {
-        const desired = this.desiredStates(after);
-        await this.checkApplicable(program, hash);
-        if ("refusal" in desired) throw desired.refusal;
-        writes = await this.transition(desired.states, before, "apply", reads);
+        this.checkApplicable(program, hashChecked);
+        writes = await this.transition(this.desiredOf(after), before, "apply", reads);
       } catch (error) {
         await staged?.discard();
         throw error;
@@ -306,11 +289,8 @@ export class ReconcileEngine {
     });
   }
 
-  private async checkApplicable(
-    program: NodeProgram,
-    hash: HashVerdict | "checked" | "unchecked",
-  ): Promise<void> {
-    if (hash !== "checked" && !(await this.hashVerdict(program, hash))) {
+  private checkApplicable(program: NodeProgram, hashChecked: boolean): void {
+    if (!hashChecked && !hashMatches(program)) {
       throw new RejectedError(400, "the program's hash does not match its content", [
         { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
       ]);
@@ -323,33 +303,8 @@ export class ReconcileEngine {
     }
   }
 
-  /** The verdict given when its check is underway; the engine's own when there is none, or it failed. */
-  private async hashVerdict(program: NodeProgram, hash: HashVerdict | "unchecked"): Promise<boolean> {
-    if (hash !== "unchecked") {
-      if (hash.underway()) {
-        try {
-          return await hash.matches;
-        } catch (error) {
-          this.options.log.warn("hash check failed elsewhere; hashing here", { error });
-        }
-      }
-    }
-    return hashMatches(program);
-  }
-
   private requireReady(): void {
     if (!this.isReady) throw new NotReadyError();
-  }
-
-  /** Every subsystem's desired state for `programs`, or why they cannot be applied. */
-  private desiredStates(
-    programs: readonly NodeProgram[],
-  ): { readonly states: unknown[] } | { readonly refusal: unknown } {
-    try {
-      return { states: this.desiredOf(programs) };
-    } catch (refusal) {
-      return { refusal };
-    }
   }
 
   /** Every subsystem's desired state, all computed before anything is written, so a conflict is found first. */

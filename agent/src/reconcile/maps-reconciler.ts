@@ -46,9 +46,9 @@ export class MapsReconciler implements Reconciler<MapsDesired, MapsActual> {
    * The policy maps are merged once per set of programs applied: the
    * reconcile loop asks for the same stored programs every pass, and a PUT of
    * an unchanged program for the same again (100k entries take a tenth of a
-   * second). A program is known by its name and hash. A merge is reused only
-   * once applied: the engine merges a PUT's program while its hash is still
-   * being checked, and applies it only when the hash matches its content.
+   * second). A program is known by its name and hash, which the engine has
+   * checked against its content. A merge is reused only once applied, so the
+   * cache never rests on a merge of programs that did not reach the kernel.
    * fos1_config, whose ifindexes follow the interfaces, is merged every time.
    */
   desired(programs: readonly NodeProgram[]): MapsDesired {

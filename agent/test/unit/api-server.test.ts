@@ -161,33 +161,6 @@ describe("agent API: a PUT of the bytes already stored", () => {
   });
 });
 
-describe("agent API: a PUT of a new program", () => {
-  afterEach(() => jest.restoreAllMocks());
-
-  it("hands the engine the worker's verdict on its hash; a body edited after hashing is refused", async () => {
-    const put = jest.spyOn(t.agent.engine, "putBody");
-    // Bodies go to the worker once it has loaded (until then the engine hashes them itself).
-    await eventually(async () => {
-      await t.client.putProgram(routing);
-      await t.client.deleteProgram(routing.metadata.name);
-      return put.mock.calls.at(-1)![3].underway();
-    });
-    put.mockClear();
-    expect((await t.client.putProgram(routing)).writes.ip).toBeGreaterThan(0);
-    const edited = structuredClone(qos);
-    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
-    const res = await t.request("PUT", `/v1/programs/${qos.metadata.name}`, { body: JSON.stringify(edited) });
-    expect(res.status).toBe(400);
-    expect(apiError.parse(res.json).problems).toEqual([
-      { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
-    ]);
-    expect(put.mock.calls.map(([, , , hash]) => hash.underway())).toEqual([true, true]);
-    const verdicts = await Promise.all(put.mock.calls.map(([, , , hash]) => hash.matches));
-    expect(verdicts).toEqual([true, false]);
-    expect(kernel.tc.kernel.size).toBe(0);
-  });
-});
-
 describe("agent API: authentication", () => {
   const attempts: [string, string, string | undefined][] = [
     ["GET", "/v1/programs", undefined],

@@ -146,7 +146,7 @@ describe("MapsReconciler", () => {
     const real = programs[0]!;
     const forged = structuredClone(real);
     forged.spec.maps.fos1_qos_classes![0]!.value.dscp = 33;
-    // The engine merges a PUT's program before the hash check refuses it, and never applies it.
+    // A merge that never reaches the kernel (here: a body edited after hashing) is not kept.
     const refused = reconciler.desired([forged]);
     expect(entries(refused.maps.get("fos1_qos_classes")!).map((e) => e.values.dscp)).toContain(33);
     const applied = reconciler.desired([real]);

@@ -1,8 +1,4 @@
-import {
-  ReconcileEngine,
-  type HashVerdict,
-  type ProgramPersistence,
-} from "@fos1/dpi/agent/src/engine/reconcile-engine";
+import { ReconcileEngine, type ProgramPersistence } from "@fos1/dpi/agent/src/engine/reconcile-engine";
 import { ApplyFailedError, NotReadyError, RejectedError } from "@fos1/dpi/agent/src/engine/errors";
 import { silentLogger } from "@fos1/dpi/agent/src/log";
 import { AgentMetrics } from "@fos1/dpi/agent/src/metrics";
@@ -235,93 +231,42 @@ describe("ReconcileEngine put", () => {
   });
 });
 
-describe("ReconcileEngine put with the hash checked elsewhere", () => {
-  /** A verdict of a check that has begun (or not), which the test settles when it likes. */
-  function pending(underway = true) {
-    let settle!: (ok: boolean | Error) => void;
-    const matches = new Promise<boolean>((resolve, reject) => {
-      settle = (ok) => (ok instanceof Error ? reject(ok) : resolve(ok));
-    });
-    matches.catch(() => undefined);
-    const verdict: HashVerdict = { matches, underway: () => underway };
-    return { verdict, settle };
-  }
-  const settled = (ok: boolean | Error) => {
-    const { verdict, settle } = pending();
-    settle(ok);
-    return verdict;
-  };
-
-  it("reads every subsystem while the verdict is pending, and writes only once it says the hash matches", async () => {
-    const { engine, kernel, store } = await readyEngine();
-    const reads = kernel.all.map((r) => jest.spyOn(r, "read"));
-    const { verdict, settle } = pending();
-    const put = engine.put(qos, undefined, verdict);
-    await new Promise((r) => setImmediate(r));
-    expect(reads.map((r) => r.mock.calls.length)).toEqual([1, 1, 1, 1]);
-    expect(kernel.all.map((r) => r.applies)).toEqual([1, 1, 1, 1]);
-    // The program file is being written, not yet the stored one.
-    expect(store.staged).toBe(1);
-    expect(store.files.size).toBe(0);
-    settle(true);
-    expect((await put).writes.maps).toBe(21);
-    expect(store.files.get(qos.metadata.name)?.program.hash).toBe(qos.hash);
-    expect(store.staged).toBe(0);
-  });
-
-  it("refuses with the hash problem first when the verdict says no, whatever else is wrong, and writes nothing", async () => {
+describe("ReconcileEngine put of a body", () => {
+  it("reads every subsystem before the body is parsed; a body refused then leaves kernel and store as they were", async () => {
     const { engine, kernel, store } = await readyEngine();
     await engine.put(qos);
     const before = kernel.snapshot();
     const writesBefore = store.writes;
-    // Claims qos's tc devices (a 409) and another node (a 400), but the hash is checked first.
-    const thief = structuredClone(qos);
-    thief.metadata.name = "qos-other";
-    thief.metadata.node = "router-2";
-    const error = await engine.put(thief, undefined, settled(false)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RejectedError);
-    expect((error as RejectedError).problems).toEqual([
-      { path: "hash", message: "does not match sha256 of the canonical metadata and spec" },
-    ]);
+    const reads = kernel.all.map((r) => jest.spyOn(r, "read"));
+    const refusal = new Error("not a NodeProgram");
+    const parse = jest.fn(() => {
+      expect(reads.map((r) => r.mock.calls.length)).toEqual([1, 1, 1, 1]);
+      throw refusal;
+    });
+    await expect(engine.putBody("qos-default-qos-policy", Buffer.from("{}"), parse)).rejects.toBe(refusal);
+    expect(parse).toHaveBeenCalledTimes(1);
     expect(kernel.snapshot()).toEqual(before);
-    expect(store.writes).toBe(writesBefore);
-    expect(store.staged).toBe(0);
+    expect([store.writes, store.staged]).toEqual([writesBefore, 0]);
   });
 
-  it("hashes the program itself when the verdict could not be reached", async () => {
-    const { engine, kernel } = await readyEngine();
-    const edited = structuredClone(qos);
-    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
-    await expect(engine.put(edited, undefined, settled(new Error("worker gone")))).rejects.toMatchObject({
-      status: 400,
-      problems: [{ path: "hash", message: expect.any(String) }],
-    });
-    expect(kernel.snapshot()).toEqual({ maps: {}, nftables: {}, tc: {}, ip: {} });
-    const { verdict, settle } = pending();
-    settle(new Error("worker gone"));
-    expect((await engine.put(qos, undefined, verdict)).writes.maps).toBe(21);
+  it("writes the program file while the kernel is written, and makes it the stored one after", async () => {
+    const { engine, kernel, store } = await readyEngine();
+    kernel.tc.delayMs = 20;
+    const put = engine.putBody(qos.metadata.name, Buffer.from(JSON.stringify(qos)), () => qos);
+    await new Promise((r) => setTimeout(r, 5));
+    expect([store.staged, store.files.size]).toEqual([1, 0]);
+    await put;
+    expect([store.staged, store.files.get(qos.metadata.name)?.program.hash]).toEqual([0, qos.hash]);
   });
 
-  it("hashes the program itself rather than wait for a check that is not underway", async () => {
-    const { engine, kernel } = await readyEngine();
-    const { verdict } = pending(false);
-    const edited = structuredClone(qos);
-    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
-    // Never settled: a worker still starting. The engine's own hash refuses the edited body.
-    await expect(engine.put(edited, undefined, verdict)).rejects.toMatchObject({
-      status: 400,
-      problems: [{ path: "hash", message: expect.any(String) }],
-    });
-    expect((await engine.put(qos, undefined, pending(false).verdict)).writes.maps).toBe(21);
-    expect(kernel.maps.kernel.size).toBe(21);
-  });
-
-  it("drops the staged program file when the kernel refuses the change", async () => {
+  it("drops the staged program file when the kernel refuses the change, or the hash does not match", async () => {
     const { engine, kernel, store } = await readyEngine();
     kernel.tc.failures = 1;
-    await expect(engine.put(qos, undefined, settled(true))).rejects.toBeInstanceOf(ApplyFailedError);
-    expect(store.staged).toBe(0);
-    expect(store.files.size).toBe(0);
+    await expect(engine.put(qos)).rejects.toBeInstanceOf(ApplyFailedError);
+    const edited = structuredClone(qos);
+    edited.spec.tc[0].classes[0].ceilBps = 1_000_000_000;
+    await expect(engine.put(edited)).rejects.toMatchObject({ status: 400 });
+    expect([store.staged, store.files.size]).toEqual([0, 0]);
     expect(engine.list().programs).toEqual([]);
   });
 });
