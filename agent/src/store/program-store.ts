@@ -103,11 +103,16 @@ export class ProgramStore {
     await this.syncDir();
   }
 
+  /**
+   * Writes with as few requests as possible: each step of an async write
+   * waits for a turn of the event loop, and a PUT keeps the loop busy
+   * (writeFile would take one request per 512 KiB).
+   */
   private async writeSynced(file: string, bytes: Buffer): Promise<void> {
     await this.makeDir();
     const handle = await open(file, "w", 0o600);
     try {
-      await handle.writeFile(bytes);
+      for (let at = 0; at < bytes.length;) at += (await handle.write(bytes, at)).bytesWritten;
       await handle.sync();
     } finally {
       await handle.close();
