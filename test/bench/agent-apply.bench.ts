@@ -1,4 +1,4 @@
-// agent_noop_apply_ms: a second PUT of a large program, which the agent must
+// agent_kernel_noop_apply_ms: a second PUT of a large nftables/tc/ip program, which the agent must
 // find already in the kernel and answer with zero writes; baseline: the first
 // PUT of the same program, which writes it all. Measured against the real
 // agent process in a router namespace (nft, tc, ip), a few rounds, medians.
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         `first PUT ${firsts.map((x) => x.toFixed(0)).join("/")} ms, repeated PUT ${noops.map((x) => x.toFixed(0)).join("/")} ms`,
     );
     console.log(
-      `BENCH agent_noop_apply_ms value=${value.toFixed(1)} unit=ms baseline=${baseline.toFixed(1)} ratio=${(value / baseline).toFixed(3)}`,
+      `BENCH agent_kernel_noop_apply_ms value=${value.toFixed(1)} unit=ms baseline=${baseline.toFixed(1)} ratio=${(value / baseline).toFixed(3)}`,
     );
   } finally {
     await lab.teardown();
