@@ -217,8 +217,8 @@ struct fos1_flow {
 #define FOS1_FLOW_PATCH_MAX 1024
 
 struct fos1_flow_patch_batch {
-	__u32 count;   /* entries in this batch, at most FOS1_FLOW_PATCH_MAX */
-	__u32 patched; /* set by the program: flows found and patched */
+	__u32 count; /* entries in this batch, at most FOS1_FLOW_PATCH_MAX */
+	__u32 pad;
 	struct fos1_flow mask;
 	struct fos1_flow_key keys[FOS1_FLOW_PATCH_MAX];
 	struct fos1_flow patches[FOS1_FLOW_PATCH_MAX];

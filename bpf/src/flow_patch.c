@@ -43,7 +43,6 @@ static long patch_one(__u32 i, void *ctx)
 		if (mask[w])
 			v[w] = (v[w] & ~mask[w]) | (patch[w] & mask[w]);
 	}
-	b->patched++;
 	return 0;
 }
 
@@ -57,7 +56,6 @@ int fos1_flow_patch_run(void *ctx)
 	b = bpf_map_lookup_elem(&fos1_flow_patch, &zero);
 	if (!b || b->count > FOS1_FLOW_PATCH_MAX)
 		return -1;
-	b->patched = 0;
 	lc.b = b;
 	bpf_loop(b->count, patch_one, &lc, 0);
 	return 0;

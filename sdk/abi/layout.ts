@@ -167,7 +167,6 @@ export const LAYOUTS = {
 export const FLOW_PATCH_BATCH = {
   max: 1024,
   count: 0,
-  patched: 4,
   mask: 8,
   keys: 184,
   patches: 41_144,

@@ -137,7 +137,7 @@ describe("struct fos1_flow_patch_batch agrees with the BTF of flow_patch.o", () 
       batch!.members.map((m) => ({ name: m.name, offset: m.bitsOffset / 8, size: sizeOf(types, m.typeId) })),
     ).toEqual([
       { name: "count", offset: B.count, size: 4 },
-      { name: "patched", offset: B.patched, size: 4 },
+      { name: "pad", offset: B.count + 4, size: 4 },
       { name: "mask", offset: B.mask, size: LAYOUTS.flow.size },
       { name: "keys", offset: B.keys, size: B.max * LAYOUTS.flowKey.size },
       { name: "patches", offset: B.patches, size: B.max * LAYOUTS.flow.size },

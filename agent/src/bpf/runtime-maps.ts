@@ -47,7 +47,8 @@ const FLOW = {
   deadline: at("flow", "offload_deadline_ns"),
 };
 const CONFIG = { size: size("config"), generation: at("config", "block_generation") };
-const CONFIG_KEY = Buffer.alloc(4);
+/** Key of the one entry of fos1_config and fos1_flow_patch. */
+const ONLY_ENTRY = Buffer.alloc(4);
 
 /** The bytes of `patch` that a flow patch replaces; the rest is the programs'. */
 function flowMask(parts: {
@@ -127,6 +128,9 @@ export class RuntimeMaps {
     private readonly stats: PinnedMap,
     private readonly flowPatch: { readonly batch: PinnedMap; readonly program: number },
   ) {}
+
+  /** The batch written to fos1_flow_patch, kept: 217 KiB, and a verdict pipeline patches a few flows at a time. */
+  private readonly patchBatch = Buffer.alloc(FLOW_PATCH_BATCH.size);
 
   /** Opens the pinned runtime maps and the flow patch program under `pinRoot` (loaded by the agent's loader). */
   static open(bpf: NativeBpf, pinRoot: string): RuntimeMaps {
@@ -398,7 +402,7 @@ export class RuntimeMaps {
       mask.fill(0xff, offset, offset + 4);
       patch.writeUInt32LE(value, offset);
     }
-    this.config.patch(CONFIG_KEY, patch, 1, mask);
+    this.config.patch(ONLY_ENTRY, patch, 1, mask);
   }
 
   private blockKeys(scope: BlockScope, targets: readonly (string | FlowKey)[]): Buffer {
@@ -414,17 +418,17 @@ export class RuntimeMaps {
     const B = FLOW_PATCH_BATCH;
     const found = Buffer.alloc(keys.length);
     const keyBytes = flowKeys(keys);
-    const batch = Buffer.alloc(B.size);
+    const batch = this.patchBatch;
     mask.copy(batch, B.mask);
     for (let base = 0; base < keys.length; base += B.max) {
       const n = Math.min(B.max, keys.length - base);
       batch.writeUInt32LE(n, B.count);
       keyBytes.copy(batch, B.keys, base * FLOW_KEY_SIZE, (base + n) * FLOW_KEY_SIZE);
       patches.copy(batch, B.patches, base * FLOW.size, (base + n) * FLOW.size);
-      this.flowPatch.batch.upsertBatch(CONFIG_KEY, batch, 1);
+      this.flowPatch.batch.upsertBatch(ONLY_ENTRY, batch, 1);
       const ret = this.bpf.progRun(this.flowPatch.program);
       if (ret !== 0) throw new Error(`${PROGRAMS.flowPatch.name} refused a batch of ${n} (returned ${ret})`);
-      this.flowPatch.batch.lookup(CONFIG_KEY)!.copy(found, base, B.found, B.found + n);
+      this.flowPatch.batch.lookup(ONLY_ENTRY)!.copy(found, base, B.found, B.found + n);
     }
     return { count: count(found), found };
   }
@@ -435,9 +439,9 @@ export class RuntimeMaps {
    * lose another writer's change.
    */
   private bumpBlockGeneration(): void {
-    const value = this.config.lookup(CONFIG_KEY)!;
+    const value = this.config.lookup(ONLY_ENTRY)!;
     value.writeUInt32LE((value.readUInt32LE(CONFIG.generation) + 1) >>> 0, CONFIG.generation);
-    this.config.upsertBatch(CONFIG_KEY, value, 1);
+    this.config.upsertBatch(ONLY_ENTRY, value, 1);
   }
 
   /** Deletes entries whose u64 expiry (at `offset` in the value) is set and has passed. */
