@@ -8,6 +8,11 @@ export function canonicalJson(value: unknown, indent?: number): string {
   return JSON.stringify(sortKeys(value), null, indent);
 }
 
+/** A copy of JSON data with every object's keys in canonical order (undefined members dropped). */
+export function canonicalCopy<T>(value: T): T {
+  return sortKeys(value) as T;
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {

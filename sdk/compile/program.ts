@@ -10,12 +10,7 @@ import type { Site } from "../schema/site";
 import { checkAgainstSite } from "../schema/site-checks";
 import { compileFastPath } from "./fast-path";
 import { compileAppDeny, compileFirewallRuntime, compileNftRuleset } from "./firewall";
-import {
-  NODE_PROGRAM_API_VERSION,
-  programHash,
-  type NodeProgram,
-  type NodeProgramSpec,
-} from "./node-program";
+import { sealProgram, type NodeProgram, type NodeProgramSpec } from "./node-program";
 import { compileQosMaps, compileTcDevices, resolveClasses } from "./qos";
 import { compileRoutingMaps, compileUplinkRouting, resolveUplinks, targetUplink } from "./routing";
 import { compileSensor } from "./sensor";
@@ -105,13 +100,7 @@ export function compileProgram(doc: PolicyDocument, site: Site, nodeName: string
     node: nodeName,
     source: { kind: doc.kind, name: doc.metadata.name },
   };
-  return {
-    apiVersion: NODE_PROGRAM_API_VERSION,
-    kind: "NodeProgram",
-    metadata,
-    spec,
-    hash: programHash(metadata, spec),
-  };
+  return sealProgram(metadata, spec);
 }
 
 export interface SiteCompilation {

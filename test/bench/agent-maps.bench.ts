@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { encode, encodeU32, flowKeyOf, lpmPrefix, MAP_NAMES, PROGRAMS, type FlowKey } from "../../sdk/abi";
 import { LAYOUTS } from "../../sdk/abi/layout";
-import { programHash, type NodeProgram, type NodeProgramSpec } from "../../sdk/compile";
+import { sealProgram, type NodeProgram, type NodeProgramSpec } from "../../sdk/compile";
 import { nativeBpf } from "../../agent/src/bpf/native";
 import { RuntimeMaps } from "../../agent/src/bpf/runtime-maps";
 import { MapsLab, OBJECTS_DIR } from "../../agent/test/dataplane/maps-lab";
@@ -88,7 +88,7 @@ function largeProgram(): NodeProgram {
     node: "router",
     source: { kind: "Bench", name: "maps" },
   };
-  return { apiVersion: "fos1.io/v1", kind: "NodeProgram", metadata, spec, hash: programHash(metadata, spec) };
+  return sealProgram(metadata, spec);
 }
 
 /** The bpftool batch lines writing the program's entries, as bytes sdk/abi encodes. */

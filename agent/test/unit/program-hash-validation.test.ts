@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalJson, sha256 } from "@fos1/dpi/sdk/compile/canonical";
-import { hashMatches, programHash, type NodeProgram } from "@fos1/dpi/sdk/compile/node-program";
+import { canonicalCopy } from "@fos1/dpi/sdk/compile/canonical";
+import { hashMatches, programHash, sealProgram, type NodeProgram } from "@fos1/dpi/sdk/compile/node-program";
 
 const goldenDir = join(__dirname, "..", "..", "..", "test", "golden");
 const goldenPrograms = (dir: string): string[] =>
@@ -40,6 +41,43 @@ describe("programHash is sha256 of canonicalJson, byte for byte", () => {
       '{"b":1,"a":{"__proto__":2,"\\u2028":3,"é":4,"E":5,"10":6,"9":7},"\\"q":[-0,1e21,"\\u0000",null,{}]}',
     ) as unknown;
     expect(hash({ name: "x" }, spec)).toBe(defined({ name: "x" }, spec));
+  });
+
+  it("on values already in canonical order, which JSON.stringify writes as they are", () => {
+    const values = fc.oneof(
+      fc.array(fc.jsonValue()),
+      fc.array(
+        fc.dictionary(
+          fc.constantFrom("0", "1", "9", "10", "key", "value", "note", "é", "", "__proto__"),
+          fc.jsonValue(),
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(values, values, (metadata, spec) => {
+        const sorted = canonicalCopy({ metadata, spec: { maps: { fos1_m: spec } } });
+        expect(hash(sorted.metadata, sorted.spec)).toBe(defined(metadata, { maps: { fos1_m: spec } }));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("sealProgram hashes what it returns, and its JSON is canonical", () => {
+    const metadata = { name: "p", site: "s", node: "n", source: { kind: "QoSPolicy", name: "q" } };
+    const spec = {
+      runtime: {},
+      maps: { fos1_qos_classes: [{ value: { skb_priority: 65537, dscp: 46 }, key: { class_id: 1 } }] },
+      tc: [],
+      config: { b: 1, a: 2 },
+      ipRules: [],
+      routes: [],
+    } as unknown as NodeProgram["spec"];
+    const sealed = sealProgram(metadata, spec);
+    expect(sealed.hash).toBe(defined(metadata, spec));
+    expect(hashMatches(sealed)).toBe(true);
+    expect(JSON.stringify({ metadata: sealed.metadata, spec: sealed.spec })).toBe(
+      canonicalJson({ metadata, spec }),
+    );
   });
 
   it("matches every golden program's recorded hash", () => {
