@@ -49,9 +49,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
   const token = readToken(config.tokenFile);
   const tls = { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const kernel = deps.reconcilers ? undefined : kernelParts(config, log);
+  const ownStore = deps.store ? undefined : new ProgramStore(config.stateDir);
   const engine = new ReconcileEngine({
     reconcilers: deps.reconcilers ?? kernel!.reconcilers,
-    store: deps.store ?? new ProgramStore(config.stateDir),
+    store: deps.store ?? ownStore!,
     facts: { node: config.node, interfaces: config.interfaces },
     metrics,
     log,
@@ -106,6 +107,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDependencies = 
       kernel?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ownStore?.close();
     },
   };
 }

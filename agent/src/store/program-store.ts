@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { hashMatches, nodeProgram, type NodeProgram } from "../../../sdk/compile/node-program";
 import { problemsFromZod, formatProblem } from "../../../sdk/schema/problem";
+import { SyncedWriter } from "./synced-writer";
 
 /** A program as the agent keeps it: the body that was PUT, and when it was first applied with this hash. */
 export interface StoredProgram {
@@ -52,6 +53,8 @@ export class StoreError extends Error {
 export class ProgramStore {
   private readonly dir: string;
   private dirMade?: Promise<unknown>;
+  private dirReady = false;
+  private readonly writer = new SyncedWriter();
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, "programs");
@@ -103,24 +106,25 @@ export class ProgramStore {
     await this.syncDir();
   }
 
+  /** Ends the thread that writes program files. */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+
   /**
-   * Writes with as few requests as possible: each step of an async write
-   * waits for a turn of the event loop, and a PUT keeps the loop busy
-   * (writeFile would take one request per 512 KiB).
+   * On the writer's thread, handed over at once when the directory is known
+   * to exist (it is after `load`): an await first would hand it over only
+   * once the PUT's synchronous work is done.
    */
-  private async writeSynced(file: string, bytes: Buffer): Promise<void> {
-    await this.makeDir();
-    const handle = await open(file, "w", 0o600);
-    try {
-      for (let at = 0; at < bytes.length;) at += (await handle.write(bytes, at)).bytesWritten;
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  private writeSynced(file: string, bytes: Buffer): Promise<void> {
+    if (this.dirReady) return this.writer.write(file, bytes);
+    return this.makeDir().then(() => this.writer.write(file, bytes));
   }
 
   private makeDir(): Promise<unknown> {
-    this.dirMade ??= mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.dirMade ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => {
+      this.dirReady = true;
+    });
     return this.dirMade;
   }
 
