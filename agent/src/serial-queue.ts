@@ -6,9 +6,16 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+
+  /** True when no task is running or waiting. */
+  get idle(): boolean {
+    return this.queued === 0;
+  }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
+    this.queued++;
+    const result = this.tail.then(task).finally(() => this.queued--);
     // The next task waits for this one whether it succeeded or not.
     this.tail = result.catch(() => undefined);
     return result;

@@ -107,6 +107,11 @@ export class ReconcileEngine {
     return this.changes;
   }
 
+  /** True while a PUT, DELETE, GET or reconcile pass runs or waits. */
+  get applying(): boolean {
+    return !this.queue.idle;
+  }
+
   /** The programs held now, in apply order. Runtime decisions read the node's policy from these. */
   currentPrograms(): readonly NodeProgram[] {
     return this.sortedPrograms();

@@ -264,7 +264,7 @@ export class AgentRuntime {
     const maps = this.options.maps;
     if (!maps) return;
     try {
-      const { fastPath } = this.policy.current();
+      const { fastPath } = this.policy.settled();
       this.conntrack.sync(fastPath !== undefined);
       // What the sensors would receive: packets mirrored plus packets the load sampling held back.
       const counters = maps.counters();

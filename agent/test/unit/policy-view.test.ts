@@ -10,13 +10,13 @@ import { branchRouter1, goldenProgram, program, rehash } from "./fixtures/progra
 const qos = goldenProgram("qos-default-qos-policy");
 const SIP = 3;
 
-async function engineWithView() {
+async function engineWithView(commit: () => Promise<void> = async () => undefined) {
   const kernel = fakeKernel();
   const engine = new ReconcileEngine({
     reconcilers: kernel.all,
     store: {
       load: async () => [],
-      stage: (_: StoredProgram) => ({ commit: async () => undefined, discard: async () => undefined }),
+      stage: (_: StoredProgram) => ({ commit, discard: async () => undefined }),
       remove: async () => undefined,
     },
     facts: branchRouter1,
@@ -45,6 +45,24 @@ describe("PolicyView", () => {
 
     await engine.delete(qos.metadata.name);
     expect(classOf(view.current(), SIP)).toBeUndefined();
+  });
+
+  it("settled() keeps the last built policy while a PUT is in flight, and rebuilds once it is done", async () => {
+    let release = () => {};
+    const committing = new Promise<void>((resolve) => (release = resolve));
+    const { engine, view } = await engineWithView(() => committing);
+    const before = view.settled();
+    expect(engine.applying).toBe(false);
+    const put = engine.put(qos);
+    expect(engine.applying).toBe(true);
+    // The PUT has written the kernel and waits for its file: the programs are about to change.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(view.settled()).toBe(before);
+    expect(classOf(view.settled(), SIP)).toBeUndefined();
+    release();
+    await put;
+    expect(engine.applying).toBe(false);
+    expect(classOf(view.settled(), SIP)?.name).toBe("voip");
   });
 
   it("answers prefix lookups of a 16k-prefix program PUT just before", async () => {
