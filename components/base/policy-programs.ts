@@ -125,26 +125,32 @@ export function deployPrograms<K extends PolicyKind>(
     (node, i) =>
       new NodeProgramResource(
         `${name}-${part}-${node.name}`,
-        { agentUrl: node.agent.url, node: node.name, programName: owner, program: compiled[i] },
+        { agentUrl: node.agent.url, program: compiled[i] },
         { parent },
       ),
   );
-  const byNode = <T>(value: (resource: NodeProgramResource, index: number) => pulumi.Input<T>) =>
-    pulumi
-      .all(resources.map(value))
-      .apply((values) => Object.fromEntries(nodes.map((node, i) => [node.name, values[i] as T])));
-  return {
-    programName: owner,
-    resources,
-    hashes: byNode<string>((_r, i) => compiled[i].hash),
-    status: byNode<NodeProgramStatus>((r, i) =>
-      pulumi.all([r.hash, r.appliedAt, r.drift]).apply(([hash, appliedAt, drift]) => ({
-        agentUrl: nodes[i].agent.url,
-        programName: owner,
-        hash,
-        appliedAt,
-        driftCount: drift?.length ?? 0,
-      })),
-    ),
-  };
+  const byNode = <T>(values: readonly T[]) =>
+    Object.fromEntries(nodes.map((node, i) => [node.name, values[i]]));
+  // One Output chain per policy, not per node: each costs promises for every resolution.
+  const hashes = compiled.every((p): p is NodeProgram => !pulumi.Output.isInstance(p))
+    ? pulumi.output(byNode(compiled.map((p) => p.hash)))
+    : pulumi.all(compiled).apply((programs) => byNode(programs.map((p) => p.hash)));
+  const status = pulumi
+    .all([
+      pulumi.all(resources.map((r) => r.program)),
+      pulumi.all(resources.map((r) => r.appliedAt)),
+      pulumi.all(resources.map((r) => r.drift)),
+    ])
+    .apply(([programs, appliedAt, drift]) =>
+      byNode(
+        nodes.map((node, i): NodeProgramStatus => ({
+          agentUrl: node.agent.url,
+          programName: owner,
+          hash: programs[i].hash,
+          appliedAt: appliedAt[i],
+          driftCount: drift[i]?.length ?? 0,
+        })),
+      ),
+    );
+  return { programName: owner, resources, hashes, status };
 }

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { hashMatches, nodeProgram, nodeProgramMetadata } from "../../sdk/compile/node-program";
+import { hashMatches, nodeProgram } from "../../sdk/compile/node-program";
 import { formatPath } from "../../sdk/schema/problem";
 import { REPLACE_ON_CHANGE, type NodeProgramInputs, type NodeProgramOutputs } from "./node-program-inputs";
 
@@ -11,6 +11,16 @@ function containsUnknown(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(containsUnknown);
   if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
   return false;
+}
+
+/** The value at `path`, or UNKNOWN when it or anything on the way to it is not known yet. */
+function valueAt(inputs: NodeProgramInputs, path: readonly string[]): unknown {
+  let value: unknown = inputs;
+  for (const key of path) {
+    if (value === UNKNOWN) return UNKNOWN;
+    value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
 }
 
 /**
@@ -27,24 +37,13 @@ export function checkNodeProgram(news: NodeProgramInputs): pulumi.dynamic.CheckR
       reason: "must be an https URL (the agent API carries credentials)",
     });
   }
-  for (const key of ["node", "programName"] as const) {
-    const value = news[key];
-    if (!containsUnknown(value) && !nodeProgramMetadata.shape.name.safeParse(value).success) {
-      failures.push({ property: key, reason: "must be a lower-case DNS label" });
-    }
-  }
   if (!containsUnknown(news.program)) {
     const parsed = nodeProgram.safeParse(news.program);
     if (!parsed.success) {
       for (const issue of parsed.error.issues)
         failures.push({ property: formatPath(["program", ...issue.path]), reason: issue.message });
-    } else {
-      if (!hashMatches(parsed.data))
-        failures.push({ property: "program.hash", reason: "does not match the program's content" });
-      if (parsed.data.metadata.name !== news.programName)
-        failures.push({ property: "programName", reason: "must equal program.metadata.name" });
-      if (parsed.data.metadata.node !== news.node)
-        failures.push({ property: "node", reason: "must equal program.metadata.node" });
+    } else if (!hashMatches(parsed.data)) {
+      failures.push({ property: "program.hash", reason: "does not match the program's content" });
     }
   }
   return { inputs: news, failures };
@@ -55,18 +54,23 @@ export function checkNodeProgram(news: NodeProgramInputs): pulumi.dynamic.CheckR
  * name is a different program, so it replaces; on the same agent the old one
  * goes first, since the agent refuses two programs claiming the same kernel
  * state (and a same-named create would be undone by the old one's delete).
- * Drift found by a refresh is repaired by an update.
+ * Drift found by a refresh is repaired by an update. A node or name not
+ * known until apply (a program compiled from unresolved Outputs) is left to
+ * the diff the engine runs again at apply, when it is known.
  */
 export function diffNodeProgram(
   olds: NodeProgramOutputs,
   news: NodeProgramInputs,
 ): pulumi.dynamic.DiffResult {
-  const replaces = REPLACE_ON_CHANGE.filter((key) => olds[key] !== news[key]);
+  const replaces = REPLACE_ON_CHANGE.filter((path) => {
+    const next = valueAt(news, path);
+    return next !== UNKNOWN && valueAt(olds, path) !== next;
+  }).map((path) => path.join("."));
   const programChanged = containsUnknown(news.program) || olds.program?.hash !== news.program?.hash;
   const drifted = (olds.drift ?? []).length > 0;
   return {
     changes: replaces.length > 0 || programChanged || drifted,
-    replaces: [...replaces],
+    replaces,
     deleteBeforeReplace: replaces.length > 0 && olds.agentUrl === news.agentUrl,
   };
 }

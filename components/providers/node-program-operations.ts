@@ -34,17 +34,14 @@ function client(agentUrl: string): AgentClient {
   return new AgentClient({ url: agentUrl, token: credentials.token, ca: credentials.ca });
 }
 
-export function resourceId(inputs: Pick<NodeProgramInputs, "node" | "programName">): string {
-  return `${inputs.node}/${inputs.programName}`;
+export function resourceId(inputs: NodeProgramInputs): string {
+  return `${inputs.program.metadata.node}/${inputs.program.metadata.name}`;
 }
 
 function outputsOf(inputs: NodeProgramInputs, state: ProgramState): NodeProgramOutputs {
   return {
     agentUrl: inputs.agentUrl,
-    node: inputs.node,
-    programName: inputs.programName,
     program: state.program,
-    hash: state.program.hash,
     appliedAt: state.appliedAt,
     drift: state.drift,
   };
@@ -55,24 +52,23 @@ function outputsOf(inputs: NodeProgramInputs, state: ProgramState): NodeProgramO
  * a resource is only reported created once the kernel enforces it.
  */
 async function apply(inputs: NodeProgramInputs): Promise<NodeProgramOutputs> {
+  const { metadata, hash } = inputs.program;
   const agent = client(inputs.agentUrl);
   const result = await agent.putProgram(inputs.program);
   let state: ProgramState | undefined;
   for (let poll = 0; poll < APPLIED_POLLS; poll++) {
-    state = await agent.getProgram(inputs.programName);
-    if (state?.program.hash === inputs.program.hash && state.drift.length === 0) {
+    state = await agent.getProgram(metadata.name);
+    if (state?.program.hash === hash && state.drift.length === 0) {
       return { ...outputsOf(inputs, state), writes: result.writes };
     }
     await new Promise((resolve) => setTimeout(resolve, APPLIED_POLL_MS));
   }
   const why = !state
     ? "the agent no longer has it"
-    : state.program.hash !== inputs.program.hash
+    : state.program.hash !== hash
       ? `the agent holds another version (hash ${state.program.hash})`
       : `the kernel differs at ${state.drift.map((d) => d.path).join(", ")}`;
-  throw new Error(
-    `program ${inputs.programName} on node ${inputs.node} was accepted but not applied: ${why}`,
-  );
+  throw new Error(`program ${metadata.name} on node ${metadata.node} was accepted but not applied: ${why}`);
 }
 
 export async function create(
@@ -98,24 +94,19 @@ export async function read(
   id: string,
   props: NodeProgramOutputs | undefined,
 ): Promise<pulumi.dynamic.ReadResult<NodeProgramOutputs>> {
-  if (!props?.agentUrl)
-    throw new Error(`NodeProgram ${id}: cannot be imported without its agentUrl in state`);
-  const state = await client(props.agentUrl).getProgram(props.programName);
+  if (!props?.agentUrl || !props.program)
+    throw new Error(`NodeProgram ${id}: cannot be imported without its agentUrl and program in state`);
+  const state = await client(props.agentUrl).getProgram(props.program.metadata.name);
   if (!state) return {};
   const outs = outputsOf(props, state);
   return {
     id,
     props: outs,
-    inputs: {
-      agentUrl: outs.agentUrl,
-      node: outs.node,
-      programName: outs.programName,
-      program: outs.program,
-    } as NodeProgramOutputs,
+    inputs: { agentUrl: outs.agentUrl, program: outs.program } as NodeProgramOutputs,
   };
 }
 
 /** Removes exactly what the program owns on its node; already gone is success. */
 export async function remove(_id: string, props: NodeProgramOutputs): Promise<void> {
-  await client(props.agentUrl).deleteProgram(props.programName);
+  await client(props.agentUrl).deleteProgram(props.program.metadata.name);
 }

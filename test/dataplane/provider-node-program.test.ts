@@ -48,7 +48,7 @@ function programs(webMax?: string): Record<string, NodeProgram> {
 }
 
 function inputs(program: NodeProgram): NodeProgramInputs {
-  return { agentUrl: lab.url, node: program.metadata.node, programName: program.metadata.name, program };
+  return { agentUrl: lab.url, program };
 }
 
 /** The keys whose values differ between two records. */
@@ -87,7 +87,7 @@ describe("the NodeProgram provider against a real agent", () => {
       expect(checked.failures).toEqual([]);
       const result = await provider.create(inputs(program));
       expect(result.id).toBe(`router-1/${program.metadata.name}`);
-      expect(result.outs).toMatchObject({ hash: program.hash, drift: [], program });
+      expect(result.outs).toMatchObject({ agentUrl: lab.url, program, drift: [] });
       const state = JSON.stringify(result.outs);
       expect(state).not.toContain(token);
       expect(state).not.toContain("PRIVATE KEY");
@@ -150,7 +150,7 @@ describe("the NodeProgram provider against a real agent", () => {
     const kernelBefore = await lab.kernel();
     const updated = await provider.update!(id, outs, inputs(next));
     const kernelAfter = await lab.kernel();
-    expect(updated.outs).toMatchObject({ hash: next.hash, drift: [] });
+    expect(updated.outs).toMatchObject({ program: next, drift: [] });
     expect(updated.outs?.writes).toMatchObject({ maps: 0, nftables: 0, ip: 0 });
     expect(changedKeys(kernelBefore.classes, kernelAfter.classes)).toEqual(["pvwan1 1:12", "pvwan2 1:12"]);
     expect(kernelAfter.classes["pvwan1 1:12"]).toMatch(/ceil 50Mbit/);
@@ -169,7 +169,7 @@ describe("the NodeProgram provider against a real agent", () => {
     expect(read.id).toBe(id);
     // The pvwan2 tree is spec.tc[1]; bulk (1:13) is its fifth class.
     expect(read.props?.drift).toEqual([{ path: "spec.tc[1].classes[4]", expected: "1:13", actual: null }]);
-    expect(read.inputs?.program).toEqual(qos);
+    expect(read.inputs).toEqual({ agentUrl: lab.url, program: qos });
     expect(JSON.stringify(read)).not.toContain(token);
 
     expect((await provider.diff!(id, read.props!, inputs(qos))).changes).toBe(true);

@@ -33,7 +33,7 @@ export function unwrapSecrets(value: unknown): unknown {
 
 /**
  * Installs Pulumi mocks that record every registration. A NodeProgram's
- * state is what an agent that applied it reports: its hash, no drift.
+ * state is what an agent that applied it reports: the program, no drift.
  */
 export function recordRegistrations(): Registered[] {
   const registered: Registered[] = [];
@@ -41,9 +41,8 @@ export function recordRegistrations(): Registered[] {
     {
       newResource: (args) => {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const program = args.inputs.program as { hash?: string } | undefined;
-        const state = program?.hash
-          ? { ...args.inputs, hash: program.hash, appliedAt: "2024-01-01T00:00:00Z", drift: [] }
+        const state = args.inputs.program
+          ? { ...args.inputs, appliedAt: "2024-01-01T00:00:00Z", drift: [] }
           : args.inputs;
         return { id: `${args.name}-id`, state };
       },

@@ -71,18 +71,12 @@ describe("QosPolicy", () => {
     for (const node of ["router-1", "router-2"]) {
       const inputs = one(NODE_PROGRAM, `default-qos-policy-program-${node}`);
       expect(inputs.agentUrl).toBe(node === "router-1" ? "https://10.10.0.1:9443" : "https://10.10.0.2:9443");
-      expect(inputs.node).toBe(node);
-      expect(inputs.programName).toBe("qos-default-qos-policy");
       expect(inputs.program).toEqual(
         compiled("QoSPolicy", "default-qos-policy", design.QoSPolicy.spec, node),
       );
-      expect(Object.keys(inputs).sort()).toEqual([
-        "__provider",
-        "agentUrl",
-        "node",
-        "program",
-        "programName",
-      ]);
+      expect(inputs.program.metadata).toMatchObject({ node, name: "qos-default-qos-policy" });
+      // The node and the agent's program name are the program's own metadata, not inputs beside it.
+      expect(Object.keys(inputs).sort()).toEqual(["__provider", "agentUrl", "program"]);
     }
     const resource = one("kubernetes:networking.fos1.io/v1:QoSPolicy", "default-qos-policy-custom-resource");
     expect(resource.metadata.name).toBe("default-qos-policy");
@@ -93,7 +87,13 @@ describe("QosPolicy", () => {
       "router-2": compiled("QoSPolicy", "default-qos-policy", design.QoSPolicy.spec, "router-2").hash,
     });
     const status = await valueOf(qos.nodeStatus);
-    expect(status["router-2"]).toMatchObject({ programName: "qos-default-qos-policy", driftCount: 0 });
+    expect(status["router-2"]).toEqual({
+      agentUrl: "https://10.10.0.2:9443",
+      programName: "qos-default-qos-policy",
+      hash: compiled("QoSPolicy", "default-qos-policy", design.QoSPolicy.spec, "router-2").hash,
+      appliedAt: "2024-01-01T00:00:00Z",
+      driftCount: 0,
+    });
   });
 
   it("names the component and the path of an unknown application", () => {

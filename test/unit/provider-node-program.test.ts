@@ -15,11 +15,11 @@ import { eventually, startTestAgent, type TestAgent } from "../../agent/test/uni
 const qos = goldenProgram("qos-default-qos-policy");
 
 function inputsFor(program: NodeProgram, agentUrl = "https://10.10.0.1:9443"): NodeProgramInputs {
-  return { agentUrl, node: program.metadata.node, programName: program.metadata.name, program };
+  return { agentUrl, program };
 }
 
 function stateFor(program: NodeProgram, drift: NodeProgramOutputs["drift"] = []): NodeProgramOutputs {
-  return { ...inputsFor(program), hash: program.hash, appliedAt: "2024-01-01T00:00:00Z", drift };
+  return { ...inputsFor(program), appliedAt: "2024-01-01T00:00:00Z", drift };
 }
 
 /** The QoS program with one class's ceiling changed, rehashed as the compiler would. */
@@ -29,8 +29,9 @@ function withCeiling(program: NodeProgram, classIndex: number, ceilBps: number):
   return { ...program, spec, hash: programHash(program.metadata, spec) };
 }
 
-function renamed(program: NodeProgram, name: string): NodeProgram {
-  const metadata = { ...program.metadata, name };
+/** The program with other metadata (another name or node), rehashed as the compiler would. */
+function relabelled(program: NodeProgram, change: Partial<NodeProgram["metadata"]>): NodeProgram {
+  const metadata = { ...program.metadata, ...change };
   return { ...program, metadata, hash: programHash(metadata, program.spec) };
 }
 
@@ -52,11 +53,29 @@ describe("diff is pure and replaces only for a different program or agent", () =
   });
 
   it("a renamed program on the same agent is replaced, the old one deleted first", () => {
-    const next = renamed(qos, "qos-other");
+    const next = relabelled(qos, { name: "qos-other" });
     expect(diffNodeProgram(stateFor(qos), inputsFor(next))).toEqual({
       changes: true,
-      replaces: ["programName"],
+      replaces: ["program.metadata.name"],
       deleteBeforeReplace: true,
+    });
+  });
+
+  it("a program for another node is replaced", () => {
+    const next = relabelled(qos, { node: "router-2" });
+    expect(diffNodeProgram(stateFor(qos), inputsFor(next))).toEqual({
+      changes: true,
+      replaces: ["program.metadata.node"],
+      deleteBeforeReplace: true,
+    });
+  });
+
+  it("another site's program under the same node and name is an update, not a replacement", () => {
+    const next = relabelled(qos, { site: "another-site" });
+    expect(diffNodeProgram(stateFor(qos), inputsFor(next))).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
     });
   });
 
@@ -76,9 +95,23 @@ describe("diff is pure and replaces only for a different program or agent", () =
     });
   });
 
-  it("a program not known until apply is a change", () => {
+  it("a program not known until apply is a change; only a known new agent replaces then", () => {
     const news = { ...inputsFor(qos), program: UNKNOWN as unknown as NodeProgram };
-    expect(diffNodeProgram(stateFor(qos), news)).toMatchObject({ changes: true, replaces: [] });
+    expect(diffNodeProgram(stateFor(qos), news)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const unknownMetadata = { ...qos, metadata: UNKNOWN as unknown as NodeProgram["metadata"] };
+    expect(diffNodeProgram(stateFor(qos), { ...inputsFor(qos), program: unknownMetadata })).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    expect(diffNodeProgram(stateFor(qos), { ...news, agentUrl: "https://10.10.0.9:9443" })).toEqual({
+      changes: true,
+      replaces: ["agentUrl"],
+      deleteBeforeReplace: false,
+    });
   });
 });
 
@@ -96,13 +129,13 @@ describe("check validates with the agent API's schema", () => {
     ]);
   });
 
-  it("refuses a program edited after compiling, a name mismatch and a plain-http agent", () => {
+  it("refuses a program edited after compiling, a bad node name and a plain-http agent", () => {
     const edited = { ...qos, spec: withCeiling(qos, 1, 5_000_000).spec };
     expect(checkNodeProgram(inputsFor(edited)).failures).toEqual([
       { property: "program.hash", reason: "does not match the program's content" },
     ]);
-    expect(checkNodeProgram({ ...inputsFor(qos), programName: "qos-x" }).failures).toEqual([
-      { property: "programName", reason: "must equal program.metadata.name" },
+    expect(checkNodeProgram(inputsFor(relabelled(qos, { node: "Router_1" }))).failures).toEqual([
+      { property: "program.metadata.node", reason: expect.any(String) },
     ]);
     expect(checkNodeProgram(inputsFor(qos, "http://10.10.0.1:9443")).failures).toEqual([
       { property: "agentUrl", reason: "must be an https URL (the agent API carries credentials)" },
@@ -159,7 +192,13 @@ describe("create, update, read and delete against the agent API", () => {
   it("create puts the program and reports it applied, with no credential in the outputs", async () => {
     const created = await nodeProgramProvider.create(inputs(qos));
     expect(created.id).toBe("router-1/qos-default-qos-policy");
-    expect(created.outs).toMatchObject({ hash: qos.hash, drift: [], program: qos });
+    expect(created.outs).toEqual({
+      agentUrl: agent.agent.url,
+      program: qos,
+      appliedAt: expect.any(String),
+      drift: [],
+      writes: expect.any(Object),
+    });
     expect(JSON.stringify(created.outs)).not.toContain(agent.token);
     expect((await agent.client.getProgram(qos.metadata.name))?.program.hash).toBe(qos.hash);
     expect(kernel.tc.kernel.get("tc.wan1")).toBe(JSON.stringify(qos.spec.tc[0]));
@@ -170,7 +209,7 @@ describe("create, update, read and delete against the agent API", () => {
     const before = kernel.snapshot();
     const next = withCeiling(qos, 4, 12_345_000);
     const updated = await nodeProgramProvider.update!(created.id, created.outs!, inputs(next));
-    expect(updated.outs?.hash).toBe(next.hash);
+    expect(updated.outs?.program.hash).toBe(next.hash);
     expect(updated.outs?.writes).toEqual({ maps: 0, nftables: 0, tc: 1, ip: 0 });
     const after = kernel.snapshot();
     expect(after.maps).toEqual(before.maps);
@@ -184,7 +223,7 @@ describe("create, update, read and delete against the agent API", () => {
     const read = await nodeProgramProvider.read!(created.id, created.outs);
     expect(read.id).toBe(created.id);
     expect(read.props?.drift).toEqual([{ path: "spec.tc.wan2", expected: expect.any(String), actual: null }]);
-    expect(read.inputs?.program).toEqual(qos);
+    expect(read.inputs).toEqual({ agentUrl: agent.agent.url, program: qos });
     expect((await nodeProgramProvider.diff!(created.id, read.props!, inputs(qos))).changes).toBe(true);
     expect((await nodeProgramProvider.diff!(created.id, created.outs!, inputs(qos))).changes).toBe(false);
   });
