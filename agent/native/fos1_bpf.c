@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <node_api.h>
 #include <stdio.h>
@@ -226,44 +228,170 @@ static napi_value prog_info(napi_env env, napi_callback_info info)
 }
 
 /*
- * updateBatch(fd, keys, values, count, flags) -> count written. One
- * BPF_MAP_UPDATE_BATCH syscall where the map type has it, else one update
- * per entry (LPM tries).
+ * Writes count entries: one BPF_MAP_UPDATE_BATCH syscall where the map type
+ * has it, else one update per entry (LPM tries). Returns 0 or the errno, and
+ * names the failed operation in *what. Makes no N-API call, so it can run
+ * on any thread.
  */
+static int write_entries(const struct batch_args *a, __u32 flags, const char **what)
+{
+	__u32 done, i;
+
+	if (a->count == 0)
+		return 0;
+	{
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
+
+		done = a->count;
+		if (!bpf_map_update_batch(a->fd, a->keys, a->values, &done, &opts))
+			return 0;
+		/* The kernel leaves count as given when it refused the batch before writing anything. */
+		if (!unsupported(errno) || (done != 0 && done != a->count)) {
+			*what = "map update batch";
+			return errno;
+		}
+	}
+	for (i = 0; i < a->count; i++) {
+		if (bpf_map_update_elem(a->fd, a->keys + (size_t)i * a->key_size,
+					a->values + (size_t)i * a->value_size, flags)) {
+			*what = "map update";
+			return errno;
+		}
+	}
+	return 0;
+}
+
+/* updateBatch(fd, keys, values, count, flags) -> count written. */
 static napi_value update_batch(napi_env env, napi_callback_info info)
 {
 	size_t argc = 5;
 	napi_value argv[5];
 	struct batch_args a;
-	__u32 flags = 0, done, i;
+	const char *what = NULL;
+	__u32 flags = 0;
+	int err;
 
 	if (batch_args(env, info, &a, 1))
 		return NULL;
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	if (argc >= 5 && arg_u32(env, argv[4], &flags))
 		return NULL;
-	if (a.count == 0)
-		return u32_value(env, 0);
-	{
-		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
-
-		done = a.count;
-		if (!bpf_map_update_batch(a.fd, a.keys, a.values, &done, &opts))
-			return u32_value(env, a.count);
-		/* The kernel leaves count as given when it refused the batch before writing anything. */
-		if (!unsupported(errno) || (done != 0 && done != a.count)) {
-			throw_errno(env, "map update batch", errno);
-			return NULL;
-		}
-	}
-	for (i = 0; i < a.count; i++) {
-		if (bpf_map_update_elem(a.fd, a.keys + (size_t)i * a.key_size, a.values + (size_t)i * a.value_size,
-					flags)) {
-			throw_errno(env, "map update", errno);
-			return NULL;
-		}
+	err = write_entries(&a, flags, &what);
+	if (err) {
+		throw_errno(env, what, err);
+		return NULL;
 	}
 	return u32_value(env, a.count);
+}
+
+#define MAX_PARALLEL_MAPS 16
+
+struct parallel_writes {
+	struct batch_args maps[MAX_PARALLEL_MAPS];
+	int errs[MAX_PARALLEL_MAPS];
+	const char *whats[MAX_PARALLEL_MAPS];
+	__u32 n;
+	__u32 flags;
+	__u32 next;
+};
+
+static void *write_some(void *arg)
+{
+	struct parallel_writes *w = arg;
+	__u32 i;
+
+	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
+		w->errs[i] = write_entries(&w->maps[i], w->flags, &w->whats[i]);
+	return NULL;
+}
+
+/*
+ * updateBatches([[fd, keys, values, count], ...], flags) -> count written.
+ * Writes several maps at once, one map per thread at a time on as many
+ * threads as there are CPUs: a map's entries go in as updateBatch writes
+ * them, but LPM tries take one syscall per entry, and tries of different
+ * maps do not share a lock. Returns when every map is written; a failure
+ * throws for the first failed map, with its index in `failedAt`, the others
+ * written or not.
+ */
+static napi_value update_batches(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], item, field, error, at;
+	struct parallel_writes w = {};
+	pthread_t threads[MAX_PARALLEL_MAPS];
+	__u32 len, i, total = 0, spawned = 0, want;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	bool is_array;
+
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
+		napi_throw_type_error(env, NULL, "expected an array of [fd, keys, values, count]");
+		return NULL;
+	}
+	napi_get_array_length(env, argv[0], &len);
+	if (len > MAX_PARALLEL_MAPS) {
+		napi_throw_range_error(env, NULL, "too many maps in one call");
+		return NULL;
+	}
+	if (argc >= 2 && arg_u32(env, argv[1], &w.flags))
+		return NULL;
+	for (i = 0; i < len; i++) {
+		struct batch_args *a = &w.maps[i];
+		struct bpf_map_info mi = {};
+		__u32 mi_len = sizeof(mi), fd;
+		size_t klen, vlen;
+
+		napi_get_element(env, argv[0], i, &item);
+		napi_get_element(env, item, 0, &field);
+		if (arg_u32(env, field, &fd))
+			return NULL;
+		napi_get_element(env, item, 1, &field);
+		if (arg_buffer(env, field, (void **)&a->keys, &klen))
+			return NULL;
+		napi_get_element(env, item, 2, &field);
+		if (arg_buffer(env, field, (void **)&a->values, &vlen))
+			return NULL;
+		napi_get_element(env, item, 3, &field);
+		if (arg_u32(env, field, &a->count))
+			return NULL;
+		a->fd = (int)fd;
+		if (bpf_obj_get_info_by_fd(a->fd, &mi, &mi_len)) {
+			throw_errno(env, "map info", errno);
+			return NULL;
+		}
+		a->key_size = mi.key_size;
+		a->value_size = mi.value_size;
+		if (klen < (size_t)a->count * mi.key_size || vlen < (size_t)a->count * mi.value_size) {
+			napi_throw_range_error(env, NULL, "buffers do not hold count keys/values of the map's sizes");
+			return NULL;
+		}
+		total += a->count;
+	}
+	w.n = len;
+	want = cpus > 1 ? (__u32)cpus : 1;
+	if (want > len)
+		want = len;
+	/* This thread writes too; a thread that cannot start leaves its share to the others. */
+	for (i = 1; i < want; i++) {
+		if (pthread_create(&threads[spawned], NULL, write_some, &w))
+			break;
+		spawned++;
+	}
+	write_some(&w);
+	for (i = 0; i < spawned; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < len; i++) {
+		if (!w.errs[i])
+			continue;
+		throw_errno(env, w.whats[i], w.errs[i]);
+		napi_get_and_clear_last_exception(env, &error);
+		napi_create_uint32(env, i, &at);
+		napi_set_named_property(env, error, "failedAt", at);
+		napi_throw(env, error);
+		return NULL;
+	}
+	return u32_value(env, total);
 }
 
 /* deleteBatch(fd, keys, count) -> count deleted; keys already absent are not an error. */
@@ -783,6 +911,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "mapInfo", NULL, map_info, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "progInfo", NULL, prog_info, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "updateBatch", NULL, update_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "updateBatches", NULL, update_batches, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "deleteBatch", NULL, delete_batch, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "lookup", NULL, lookup, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "dump", NULL, dump, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -26,6 +26,9 @@ export interface MapDump {
  * read-modify-write made in one call cannot interleave with another writer of
  * this process. Failures throw an Error whose `code` is the errno name.
  */
+/** `count` keys and values back to back, for the map open as `fd`. */
+export type BatchWrite = readonly [fd: number, keys: Buffer, values: Buffer, count: number];
+
 export interface NativeBpf {
   objGet(path: string): number;
   close(fd: number): void;
@@ -33,6 +36,12 @@ export interface NativeBpf {
   progInfo(fd: number): { readonly id: number; readonly name: string };
   /** Writes `count` entries; `flags` is BPF_ANY (0), BPF_NOEXIST (1) or BPF_EXIST (2). */
   updateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags?: number): number;
+  /**
+   * Writes several maps at once, on as many threads as there are CPUs, each
+   * as `updateBatch` would; returns the entries written. A failure throws for
+   * the first failed map (its index in `failedAt`), the others written or not.
+   */
+  updateBatches(maps: readonly BatchWrite[], flags?: number): number;
   /** Deletes `count` keys; absent keys are skipped. Returns how many existed. */
   deleteBatch(fd: number, keys: Buffer, count: number): number;
   lookup(fd: number, key: Buffer): Buffer | null;

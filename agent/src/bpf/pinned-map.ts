@@ -56,6 +56,26 @@ export class PinnedMap {
     return count === 0 ? 0 : this.bpf.updateBatch(this.fd, keys, values, count, flags);
   }
 
+  /** Writes each map's `count` keys and values at once, every map on a thread of its own up to the CPUs. */
+  static upsertBatches(
+    bpf: NativeBpf,
+    writes: readonly { map: PinnedMap; keys: Buffer; values: Buffer; count: number }[],
+    flags: number = UPDATE.ANY,
+  ): number {
+    const some = writes.filter((w) => w.count > 0);
+    if (some.length === 0) return 0;
+    try {
+      return bpf.updateBatches(
+        some.map((w) => [w.map.fd, w.keys, w.values, w.count] as const),
+        flags,
+      );
+    } catch (error) {
+      const at = (error as { failedAt?: number }).failedAt;
+      if (at !== undefined) (error as Error).message = `${some[at]!.map.name}: ${(error as Error).message}`;
+      throw error;
+    }
+  }
+
   /** Deletes `count` keys given back to back; returns how many existed. */
   deleteBatch(keys: Buffer, count: number): number {
     return count === 0 ? 0 : this.bpf.deleteBatch(this.fd, keys, count);

@@ -20,6 +20,7 @@ const COPIED: ReadonlySet<string> = new Set([MAP_NAMES.appPolicy, MAP_NAMES.qosC
 /** The policy maps and fos1_config as pinned under the pin root, each opened once. */
 export class PinnedPolicyMaps implements PolicyMapStore {
   private constructor(
+    private readonly bpf: NativeBpf,
     private readonly maps: ReadonlyMap<PolicyMapName, PinnedMap>,
     private readonly config: PinnedMap,
   ) {}
@@ -32,7 +33,7 @@ export class PinnedPolicyMaps implements PolicyMapStore {
       ]),
     );
     const config = PinnedMap.open(bpf, pinRoot, MAP_NAMES.config, { key: 4, value: LAYOUTS.config.size });
-    return new PinnedPolicyMaps(maps, config);
+    return new PinnedPolicyMaps(bpf, maps, config);
   }
 
   read(): MapsActual {
@@ -43,15 +44,26 @@ export class PinnedPolicyMaps implements PolicyMapStore {
   }
 
   /**
-   * Upserts map by map in POLICY_MAPS order (classes before what names
-   * them), then deletes in reverse order, then fos1_config's program-owned
-   * members; each map's upserts are one batch. A change to the application
-   * policy or the classes then increments policy_generation, so flows drop
-   * their copies (bpf/README.md, rule "Policy").
+   * Upserts stage by stage of POLICY_MAPS (classes before what names them),
+   * the maps of a stage at once on the CPUs (each LPM trie takes a syscall
+   * per entry), then deletes map by map in reverse order, then fos1_config's
+   * program-owned members. A change to the application policy or the classes
+   * then increments policy_generation, so flows drop their copies
+   * (bpf/README.md, rule "Policy").
    */
   write(writes: MapsWrites): void {
-    for (const { map, upsertKeys, upsertValues, upserts } of writes.maps) {
-      this.maps.get(map.name)!.upsertBatch(upsertKeys, upsertValues, upserts);
+    for (const stage of [0, 1, 2]) {
+      PinnedMap.upsertBatches(
+        this.bpf,
+        writes.maps
+          .filter((w) => w.map.stage === stage)
+          .map((w) => ({
+            map: this.maps.get(w.map.name)!,
+            keys: w.upsertKeys,
+            values: w.upsertValues,
+            count: w.upserts,
+          })),
+      );
     }
     for (const { map, deleteKeys, deletes } of [...writes.maps].reverse()) {
       this.maps.get(map.name)!.deleteBatch(deleteKeys, deletes);

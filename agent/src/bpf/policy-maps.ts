@@ -184,6 +184,12 @@ export interface PolicyMap {
   readonly key: EntryCodec;
   readonly value: EntryCodec;
   readonly capacity: number;
+  /**
+   * When a change writes the map's upserts: every map of a stage after every
+   * map of the stages before (what others refer to first), the maps of one
+   * stage at once.
+   */
+  readonly stage: 0 | 1 | 2;
 }
 
 const prefixMap = (name: PolicyMap["name"]): PolicyMap => ({
@@ -191,33 +197,42 @@ const prefixMap = (name: PolicyMap["name"]): PolicyMap => ({
   key: prefixCodec,
   value: u32Codec("id"),
   capacity: CAPACITY.prefixes,
+  stage: 2,
 });
 
-/** The policy maps, in the order a change writes them: what others refer to (classes) first. */
+/**
+ * The policy maps, in the order a change writes them: the classes, then what
+ * names them (the application policy) and the rules keyed by segment id,
+ * then the prefixes, segments among them, that assign those ids.
+ */
 export const POLICY_MAPS: readonly PolicyMap[] = [
   {
     name: MAP_NAMES.qosClasses,
     key: u32Codec("class_id"),
     value: structCodec("qosClass"),
     capacity: CAPACITY.policy,
+    stage: 0,
   },
   {
     name: MAP_NAMES.appPolicy,
     key: u32Codec("app_id"),
     value: structCodec("appPolicy"),
     capacity: CAPACITY.policy,
+    stage: 1,
   },
   {
     name: MAP_NAMES.routePolicy,
     key: structCodec("routeKey"),
     value: structCodec("routeTarget"),
     capacity: CAPACITY.policy,
+    stage: 1,
   },
   {
     name: MAP_NAMES.appDeny,
     key: structCodec("routeKey"),
     value: u32Codec("rule"),
     capacity: CAPACITY.policy,
+    stage: 1,
   },
   prefixMap(MAP_NAMES.segments),
   prefixMap(MAP_NAMES.inspectSelect),
