@@ -106,7 +106,8 @@ export class AgentClient {
     body?: unknown,
   ): Promise<z.output<T>> {
     const url = new URL(AGENT_API_PREFIX + path, this.endpoint.url);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    // Sent as the string: copying a 100k-entry program's JSON into a Buffer first costs ~10 ms.
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         url,
@@ -117,7 +118,9 @@ export class AgentClient {
           headers: {
             authorization: `Bearer ${this.endpoint.token}`,
             accept: "application/json",
-            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+            ...(payload !== undefined
+              ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {
@@ -168,7 +171,7 @@ export class AgentClient {
         ),
       );
       req.on("error", reject);
-      req.end(payload);
+      req.end(payload, "utf8");
     });
   }
 }
