@@ -1,5 +1,16 @@
 import { execFileSync } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import * as ts from "typescript";
 
 /**
  * Mocked `pulumi preview` of one program that deploys the four components on
@@ -26,8 +37,36 @@ import * as path from "node:path";
  * garbage collection (~19%) and its own bookkeeping. Each child also
  * reports how long constructing the program took (`constructSeconds`), apart
  * from waiting for the registrations it queued.
+ *
+ * The children load the library compiled, as users get it (`main:
+ * dist/index.js`; Pulumi runs a user's program, not its node_modules,
+ * through a TypeScript loader). Under tsx every module Pulumi loads passes
+ * through tsx's resolve and load hooks, and our own modules are transpiled
+ * as they load: that cost ~1 s of the 1-site time and was no part of what a
+ * user's preview pays. The parent transpiles the library, the example and
+ * this file with the repository's compilerOptions (TypeScript's emit, as the
+ * build's, without its type check) into a temp dir, and runs both sizes
+ * from there with plain node. `--tsx` runs both under tsx instead, to
+ * compare.
+ *
+ * What the program registers per resource is what costs: Pulumi makes four
+ * promises (each capturing a stack) per top-level property of every resource,
+ * and converts each resource's inputs to protobuf Structs and back, twice in
+ * mock mode, in proportion to their nodes. A NodeProgram's program (~40-500
+ * nodes) costs ~4 ms per resource that way, its properties ~0.3 ms each;
+ * the node and program name are therefore read from the program's metadata
+ * rather than repeated beside it.
  */
 const SITES = 50;
+const REPO = path.resolve(__dirname, "../..");
+/** What the children load, relative to the repository: the library's sources, the example and this file. */
+const COMPILED_SOURCES = [
+  "index.ts",
+  "sdk",
+  "components",
+  "examples/multi-site",
+  "test/bench/preview-50-sites.bench.ts",
+];
 
 interface Run {
   readonly seconds: number;
@@ -101,9 +140,43 @@ function siteDocument(i: number) {
   };
 }
 
-function measure(sites: number): Run {
-  const out = execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", String(sites)], {
-    cwd: path.resolve(__dirname, "../.."),
+function typeScriptFiles(relative: string): string[] {
+  const full = path.join(REPO, relative);
+  if (relative.endsWith(".ts")) return [relative];
+  return readdirSync(full, { withFileTypes: true }).flatMap((entry) => {
+    const child = path.join(relative, entry.name);
+    if (entry.isDirectory()) return typeScriptFiles(child);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [child] : [];
+  });
+}
+
+/** Transpiles COMPILED_SOURCES into a temp dir beside a link to node_modules; returns the dir. */
+function compileForChildren(): string {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), "fos1-preview-bench-"));
+  const { config } = ts.readConfigFile(path.join(REPO, "tsconfig.json"), ts.sys.readFile);
+  const { options } = ts.parseJsonConfigFileContent(config, ts.sys, REPO);
+  const compilerOptions = { ...options, sourceMap: false, declaration: false };
+  for (const file of COMPILED_SOURCES.flatMap(typeScriptFiles)) {
+    const source = readFileSync(path.join(REPO, file), "utf8");
+    const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: file });
+    const target = path.join(outDir, file.replace(/\.ts$/, ".js"));
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, outputText);
+  }
+  symlinkSync(path.join(REPO, "node_modules"), path.join(outDir, "node_modules"), "dir");
+  return outDir;
+}
+
+/** How a child is started: this file under tsx, or its compiled copy under plain node. */
+type Loader = { readonly kind: "tsx" } | { readonly kind: "compiled"; readonly dir: string };
+
+function measure(sites: number, loader: Loader): Run {
+  const entry =
+    loader.kind === "tsx"
+      ? ["--import", "tsx", __filename]
+      : [path.join(loader.dir, "test/bench/preview-50-sites.bench.js")];
+  const out = execFileSync(process.execPath, [...entry, "--child", String(sites)], {
+    cwd: REPO,
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -119,8 +192,22 @@ const childAt = process.argv.indexOf("--child");
 if (childAt >= 0) {
   child(Number(process.argv[childAt + 1])).then((run) => process.stdout.write(JSON.stringify(run) + "\n"));
 } else {
-  const one = measure(1);
-  const fleet = measure(SITES);
+  const loader: Loader = process.argv.includes("--tsx")
+    ? { kind: "tsx" }
+    : { kind: "compiled", dir: compileForChildren() };
+  let one: Run;
+  let fleet: Run;
+  try {
+    one = measure(1, loader);
+    fleet = measure(SITES, loader);
+  } finally {
+    if (loader.kind === "compiled") rmSync(loader.dir, { recursive: true, force: true });
+  }
+  console.log(
+    loader.kind === "tsx"
+      ? "children: this file and the library under tsx"
+      : "children: the library, the example and this file compiled with TypeScript, under plain node (--tsx: under tsx)",
+  );
   console.log(`1 site: ${one.resources} resources; ${SITES} sites: ${fleet.resources} resources`);
   console.log(
     `constructing the program: 1 site ${one.constructSeconds.toFixed(3)} s, ${SITES} sites ${fleet.constructSeconds.toFixed(3)} s`,
