@@ -36,6 +36,13 @@ export interface EngineOptions {
 /** Each subsystem's read of the kernel, started together; a failed read fails that subsystem's apply. */
 type Reads = readonly Promise<unknown>[];
 
+/** Kernel reads started before a PUT's body had arrived (`readAhead`). */
+export interface ReadAhead {
+  readonly reads: Reads;
+  /** Tasks started before the reads: the PUT uses them only if its own task is the next. */
+  readonly tasks: number;
+}
+
 /** What one reconcile pass did. */
 export interface ReconcilePass {
   readonly writes: Writes;
@@ -78,6 +85,7 @@ export class ReconcileEngine {
   private isReady = false;
   private lastPass?: Date;
   private changes = 0;
+  private tasksStarted = 0;
 
   constructor(private readonly options: EngineOptions) {
     const bySubsystem = new Map(options.reconcilers.map((r) => [r.subsystem, r]));
@@ -146,8 +154,19 @@ export class ReconcileEngine {
    * have started: the tools fork from this process, and forking costs more
    * after a 100k-entry body became objects.
    */
-  putBody(name: string, body: Buffer, parse: () => NodeProgram): Promise<ApplyResult> {
-    return this.apply(name, parse, body, false);
+  putBody(name: string, body: Buffer, parse: () => NodeProgram, ahead?: ReadAhead): Promise<ApplyResult> {
+    return this.apply(name, parse, body, false, ahead);
+  }
+
+  /**
+   * Starts the kernel reads for a PUT whose body is still arriving, so the
+   * tools run (and fork from a smaller process) meanwhile. Undefined when a
+   * task is queued or running, which may change the kernel before the PUT's
+   * turn; the PUT reads afresh too when any task started in between.
+   */
+  readAhead(): ReadAhead | undefined {
+    if (!this.queue.idle || !this.isReady) return undefined;
+    return { reads: this.readAll(), tasks: this.tasksStarted };
   }
 
   /**
@@ -156,10 +175,10 @@ export class ReconcileEngine {
    * checked when it was stored, so it is applied without parsing or hashing
    * it again. Undefined when the bytes differ (or there is no such program).
    */
-  putSameBody(name: string, body: Buffer): Promise<ApplyResult> | undefined {
+  putSameBody(name: string, body: Buffer, ahead?: ReadAhead): Promise<ApplyResult> | undefined {
     const stored = this.programs.get(name);
     if (!stored?.body?.equals(body)) return undefined;
-    return this.apply(name, () => stored.program, stored.body, true);
+    return this.apply(name, () => stored.program, stored.body, true, ahead);
   }
 
   /**
@@ -174,10 +193,11 @@ export class ReconcileEngine {
     parse: () => NodeProgram,
     body: Buffer | undefined,
     hashChecked: boolean,
+    ahead?: ReadAhead,
   ): Promise<ApplyResult> {
     return this.timed("put", name, async (started) => {
       this.requireReady();
-      const reads = this.readAll();
+      const reads = ahead?.tasks === this.tasksStarted - 1 ? ahead.reads : this.readAll();
       const program = parse();
       const previous = this.programs.get(name);
       const changed = previous?.program.hash !== program.hash;
@@ -388,6 +408,7 @@ export class ReconcileEngine {
 
   private timed<T>(operation: string, program: string, task: (started: number) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
+      this.tasksStarted++;
       const started = performance.now();
       const end = (outcome: string) =>
         this.options.metrics.applyDuration.observe(

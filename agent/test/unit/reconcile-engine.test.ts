@@ -249,6 +249,37 @@ describe("ReconcileEngine put of a body", () => {
     expect([store.writes, store.staged]).toEqual([writesBefore, 0]);
   });
 
+  it("uses the reads started before the body arrived, unless another task ran in between", async () => {
+    const { engine, kernel } = await readyEngine();
+    const body = Buffer.from(JSON.stringify(qos));
+    const reads = kernel.all.map((r) => jest.spyOn(r, "read"));
+    const count = () => reads.map((r) => r.mock.calls.length);
+
+    const ahead = engine.readAhead()!;
+    expect(count()).toEqual([1, 1, 1, 1]);
+    await engine.putBody(qos.metadata.name, body, () => qos, ahead);
+    expect(count()).toEqual([1, 1, 1, 1]);
+    const held = kernel.snapshot();
+    expect(Object.keys(held.maps).length).toBeGreaterThan(0);
+
+    // Read while the program's entries are there; a DELETE runs before the next PUT's turn and removes them.
+    const stale = engine.readAhead()!;
+    await engine.delete(qos.metadata.name);
+    expect(Object.keys(kernel.snapshot().maps)).toEqual([]);
+    await engine.putBody(qos.metadata.name, body, () => qos, stale);
+    // The read ahead, the DELETE's own read and a fresh one.
+    expect(count()).toEqual([4, 4, 4, 4]);
+    expect(kernel.snapshot()).toEqual(held);
+  });
+
+  it("reads nothing ahead while a task is queued or running", async () => {
+    const { engine } = await readyEngine();
+    const put = engine.put(qos);
+    expect(engine.readAhead()).toBeUndefined();
+    await put;
+    expect(engine.readAhead()).toBeDefined();
+  });
+
   it("writes the program file while the kernel is written, and makes it the stored one after", async () => {
     const { engine, kernel, store } = await readyEngine();
     kernel.tc.delayMs = 20;
