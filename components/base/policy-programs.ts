@@ -131,22 +131,22 @@ export function deployPrograms<K extends PolicyKind>(
   );
   const byNode = <T>(values: readonly T[]) =>
     Object.fromEntries(nodes.map((node, i) => [node.name, values[i]]));
-  // One Output chain per policy, not per node: each costs promises for every resolution.
-  const hashes = compiled.every((p): p is NodeProgram => !pulumi.Output.isInstance(p))
-    ? pulumi.output(byNode(compiled.map((p) => p.hash)))
-    : pulumi.all(compiled).apply((programs) => byNode(programs.map((p) => p.hash)));
+  // One Output chain per policy, not per node. `pulumi.all` copies what it
+  // combines, deeply: it is given each program's hash, never the program.
+  const compiledHashes = compiled.map((p) => (pulumi.Output.isInstance(p) ? p.apply((q) => q.hash) : p.hash));
+  const hashes = pulumi.all(compiledHashes).apply(byNode);
   const status = pulumi
     .all([
-      pulumi.all(resources.map((r) => r.program)),
+      pulumi.all(resources.map((r) => r.program.apply((program) => program.hash))),
       pulumi.all(resources.map((r) => r.appliedAt)),
       pulumi.all(resources.map((r) => r.drift)),
     ])
-    .apply(([programs, appliedAt, drift]) =>
+    .apply(([appliedHashes, appliedAt, drift]) =>
       byNode(
         nodes.map((node, i): NodeProgramStatus => ({
           agentUrl: node.agent.url,
           programName: owner,
-          hash: programs[i].hash,
+          hash: appliedHashes[i],
           appliedAt: appliedAt[i],
           driftCount: drift[i]?.length ?? 0,
         })),
