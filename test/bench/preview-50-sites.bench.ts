@@ -52,7 +52,7 @@ import * as path from "node:path";
  * promises (each capturing a stack) per top-level property of every resource,
  * and converts each resource's inputs to protobuf Structs and back, twice in
  * mock mode, in proportion to their nodes. A NodeProgram's program (~40-500
- * nodes) costs ~4 ms per resource that way, its properties ~0.3 ms each;
+ * nodes) costs ~3-4 ms per resource that way, its properties ~0.3 ms each;
  * the node and program name are therefore read from the program's metadata
  * rather than repeated beside it.
  */
