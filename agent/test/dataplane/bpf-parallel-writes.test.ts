@@ -1,31 +1,20 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { encode, lpmPrefix, MAP_NAMES, PROGRAMS } from "@fos1/dpi/sdk/abi";
+import { encode, lpmPrefix, MAP_NAMES } from "@fos1/dpi/sdk/abi";
 import { nativeBpf } from "@fos1/dpi/agent/src/bpf/native";
 import { PinnedMap, UPDATE } from "@fos1/dpi/agent/src/bpf/pinned-map";
-import { OBJECTS_DIR } from "./maps-lab";
+import { PrivateBpffs } from "./private-bpffs";
 
-/** Policy maps pinned in a private bpffs by loading the objects (nothing attached). */
-const dir = mkdtempSync(join(tmpdir(), "am-pw-"));
-const pinRoot = join(dir, "bpffs", "fos1");
+const bpffs = new PrivateBpffs("am-pw-");
 const bpf = nativeBpf();
 const LPM = [MAP_NAMES.segments, MAP_NAMES.critical, MAP_NAMES.watch, MAP_NAMES.inspectSelect] as const;
 let maps: PinnedMap[];
 
 beforeAll(() => {
-  mkdirSync(join(dir, "bpffs"));
-  execFileSync("mount", ["-t", "bpf", "bpf", join(dir, "bpffs")]);
-  mkdirSync(join(pinRoot, "progs"), { recursive: true });
-  for (const p of Object.values(PROGRAMS))
-    bpf.loadObject(OBJECTS_DIR, p.object, pinRoot, join(pinRoot, "progs", p.name));
-  maps = LPM.map((name) => PinnedMap.open(bpf, pinRoot, name, { key: 20, value: 4 }));
+  bpffs.load(bpf);
+  maps = LPM.map((name) => PinnedMap.open(bpf, bpffs.pinRoot, name, { key: 20, value: 4 }));
 });
 afterAll(() => {
   for (const m of maps ?? []) m.close();
-  execFileSync("umount", [join(dir, "bpffs")]);
-  rmSync(dir, { recursive: true, force: true });
+  bpffs.remove();
 });
 
 /** `n` /32 prefixes of map `m` (distinct per map) and values m*1e6 + i. */

@@ -1,6 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   decode,
@@ -11,32 +8,25 @@ import {
   FLOW_F_ORIG_A,
   FlowState,
   MAP_NAMES,
-  PROGRAMS,
   type Flow,
 } from "@fos1/dpi/sdk/abi";
 import { LAYOUTS } from "@fos1/dpi/sdk/abi/layout";
 import { nativeBpf } from "@fos1/dpi/agent/src/bpf/native";
 import { monotonicNs, RuntimeMaps } from "@fos1/dpi/agent/src/bpf/runtime-maps";
-import { OBJECTS_DIR } from "./maps-lab";
+import { PrivateBpffs } from "./private-bpffs";
 
-/** Maps pinned in a private bpffs by loading the objects (nothing attached: no traffic is involved). */
-const dir = mkdtempSync(join(tmpdir(), "am-rt-"));
-const pinRoot = join(dir, "bpffs", "fos1");
+const bpffs = new PrivateBpffs("am-rt-");
+const pinRoot = bpffs.pinRoot;
 const bpf = nativeBpf();
 let maps: RuntimeMaps;
 
 beforeAll(() => {
-  mkdirSync(join(dir, "bpffs"));
-  execFileSync("mount", ["-t", "bpf", "bpf", join(dir, "bpffs")]);
-  mkdirSync(join(pinRoot, "progs"), { recursive: true });
-  for (const p of Object.values(PROGRAMS))
-    bpf.loadObject(OBJECTS_DIR, p.object, pinRoot, join(pinRoot, "progs", p.name));
+  bpffs.load(bpf);
   maps = RuntimeMaps.open(bpf, pinRoot);
 });
 afterAll(() => {
   maps?.close();
-  execFileSync("umount", [join(dir, "bpffs")]);
-  rmSync(dir, { recursive: true, force: true });
+  bpffs.remove();
 });
 
 const pinned = (map: string) => join(pinRoot, map);
