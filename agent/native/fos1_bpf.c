@@ -109,10 +109,26 @@ struct batch_args {
 	__u32 value_size;
 };
 
-static int batch_args(napi_env env, napi_callback_info info, struct batch_args *a, int with_values)
+/* Fills in the map's key and value sizes and checks the buffers hold exactly count of them. */
+static int map_sizes(napi_env env, struct batch_args *a, size_t klen, size_t vlen, int with_values)
 {
 	struct bpf_map_info mi = {};
-	__u32 mi_len = sizeof(mi), fd;
+	__u32 mi_len = sizeof(mi);
+
+	if (bpf_obj_get_info_by_fd(a->fd, &mi, &mi_len))
+		return throw_errno(env, "map info", errno);
+	a->key_size = mi.key_size;
+	a->value_size = mi.value_size;
+	if (klen != (size_t)a->count * mi.key_size || (with_values && vlen != (size_t)a->count * mi.value_size)) {
+		napi_throw_range_error(env, NULL, "buffers do not hold count keys/values of the map's sizes");
+		return -1;
+	}
+	return 0;
+}
+
+static int batch_args(napi_env env, napi_callback_info info, struct batch_args *a, int with_values)
+{
+	__u32 fd;
 	size_t argc = 4, klen, vlen = 0;
 	napi_value argv[4];
 
@@ -128,15 +144,7 @@ static int batch_args(napi_env env, napi_callback_info info, struct batch_args *
 	if (arg_u32(env, argv[with_values ? 3 : 2], &a->count))
 		return -1;
 	a->fd = (int)fd;
-	if (bpf_obj_get_info_by_fd(a->fd, &mi, &mi_len))
-		return throw_errno(env, "map info", errno);
-	a->key_size = mi.key_size;
-	a->value_size = mi.value_size;
-	if (klen != (size_t)a->count * mi.key_size || (with_values && vlen != (size_t)a->count * mi.value_size)) {
-		napi_throw_range_error(env, NULL, "buffers do not hold count keys/values of the map's sizes");
-		return -1;
-	}
-	return 0;
+	return map_sizes(env, a, klen, vlen, with_values);
 }
 
 static int unsupported(int err)
@@ -338,9 +346,8 @@ static napi_value update_batches(napi_env env, napi_callback_info info)
 		return NULL;
 	for (i = 0; i < len; i++) {
 		struct batch_args *a = &w.maps[i];
-		struct bpf_map_info mi = {};
-		__u32 mi_len = sizeof(mi), fd;
 		size_t klen, vlen;
+		__u32 fd;
 
 		napi_get_element(env, argv[0], i, &item);
 		napi_get_element(env, item, 0, &field);
@@ -356,16 +363,8 @@ static napi_value update_batches(napi_env env, napi_callback_info info)
 		if (arg_u32(env, field, &a->count))
 			return NULL;
 		a->fd = (int)fd;
-		if (bpf_obj_get_info_by_fd(a->fd, &mi, &mi_len)) {
-			throw_errno(env, "map info", errno);
+		if (map_sizes(env, a, klen, vlen, 1))
 			return NULL;
-		}
-		a->key_size = mi.key_size;
-		a->value_size = mi.value_size;
-		if (klen < (size_t)a->count * mi.key_size || vlen < (size_t)a->count * mi.value_size) {
-			napi_throw_range_error(env, NULL, "buffers do not hold count keys/values of the map's sizes");
-			return NULL;
-		}
 		total += a->count;
 	}
 	w.n = len;
