@@ -9,6 +9,7 @@ import {
   type NodeProgramStatus,
   type SpecInput,
 } from "./base/policy-programs";
+import { withoutPromiseStacks } from "./base/promise-stacks";
 import { CONFIG_NAMESPACE, resolveSite } from "./base/site-source";
 import {
   agentConfigMap,
@@ -135,17 +136,19 @@ export class DpiSensor extends pulumi.ComponentResource {
 
   constructor(name: string, args: DpiSensorArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPE, name, {}, opts);
-    const who = { type: TYPE, name };
-    const site = resolveSite(TYPE, name, args.site);
-    const policyName = args.policyName ?? name;
-    const document = validatePolicy(who, "DpiSensor", policyName, args.spec, site);
-    const programs = deployPrograms(this, name, "program", "DpiSensor", policyName, document, site);
+    const { programs, cluster } = withoutPromiseStacks(() => {
+      const site = resolveSite(TYPE, name, args.site);
+      const policyName = args.policyName ?? name;
+      const document = validatePolicy({ type: TYPE, name }, "DpiSensor", policyName, args.spec, site);
+      return {
+        programs: deployPrograms(this, name, "program", "DpiSensor", policyName, document, site),
+        cluster:
+          (args.kubernetes ?? true) ? this.deployToCluster(name, args, site, document.spec) : undefined,
+      };
+    });
     this.programName = programs.programName;
     this.programHashes = programs.hashes;
     this.nodeStatus = programs.status;
-
-    const cluster =
-      (args.kubernetes ?? true) ? this.deployToCluster(name, args, site, document.spec) : undefined;
     this.namespace = pulumi.output(cluster?.namespace);
     this.sensorDaemonSets = pulumi.output(cluster?.daemonSets ?? {});
     this.sensorConfigMaps = pulumi.output(cluster?.configMaps ?? {});

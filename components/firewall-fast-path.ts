@@ -3,10 +3,12 @@ import type { PolicyComponentArgs } from "./base/policy-component";
 import {
   deployPrograms,
   policyDocument,
+  type DeployedPrograms,
   type NodeProgramStatus,
   type SpecInput,
 } from "./base/policy-programs";
 import { ComponentArgsError } from "./base/component-error";
+import { withoutPromiseStacks } from "./base/promise-stacks";
 import { resolveSite } from "./base/site-source";
 
 export interface FirewallFastPathArgs extends PolicyComponentArgs {
@@ -47,6 +49,23 @@ export class FirewallFastPath extends pulumi.ComponentResource {
 
   constructor(name: string, args: FirewallFastPathArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fos1:dpi:FirewallFastPath", name, {}, opts);
+    const deployed = withoutPromiseStacks(() => this.deploy(name, args));
+    this.programNames = deployed.map((d) => d.programName);
+    this.programHashes = pulumi
+      .all(deployed.map((d) => d.hashes))
+      .apply((all) => Object.fromEntries(all.map((h, i) => [this.programNames[i], h])));
+    this.nodeStatus = pulumi
+      .all(deployed.map((d) => d.status))
+      .apply((all) => Object.fromEntries(all.map((s, i) => [this.programNames[i], s])));
+    this.registerOutputs({
+      programNames: this.programNames,
+      programHashes: this.programHashes,
+      nodeStatus: this.nodeStatus,
+    });
+  }
+
+  /** The fast-path programs, and the firewall's when it has a policy. */
+  private deploy(name: string, args: FirewallFastPathArgs): DeployedPrograms[] {
     const who = { type: "fos1:dpi:FirewallFastPath", name };
     const policyName = args.policyName ?? name;
     const site = resolveSite(who.type, name, args.site);
@@ -77,17 +96,6 @@ export class FirewallFastPath extends pulumi.ComponentResource {
         ),
       );
     }
-    this.programNames = deployed.map((d) => d.programName);
-    this.programHashes = pulumi
-      .all(deployed.map((d) => d.hashes))
-      .apply((all) => Object.fromEntries(all.map((h, i) => [this.programNames[i], h])));
-    this.nodeStatus = pulumi
-      .all(deployed.map((d) => d.status))
-      .apply((all) => Object.fromEntries(all.map((s, i) => [this.programNames[i], s])));
-    this.registerOutputs({
-      programNames: this.programNames,
-      programHashes: this.programHashes,
-      nodeStatus: this.nodeStatus,
-    });
+    return deployed;
   }
 }

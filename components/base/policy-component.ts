@@ -10,6 +10,7 @@ import {
   type NodeProgramStatus,
   type SpecInput,
 } from "./policy-programs";
+import { withoutPromiseStacks } from "./promise-stacks";
 import { resolveSite, type SiteInput } from "./site-source";
 
 /** Arguments every policy component shares. */
@@ -82,7 +83,7 @@ export abstract class SinglePolicyComponent<K extends CustomResourceKind> extend
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super(type, name, {}, opts);
-    const deployed = deployPolicy(this, { type, name }, kind, args);
+    const deployed = withoutPromiseStacks(() => deployPolicy(this, { type, name }, kind, args));
     this.programName = deployed.programs.programName;
     this.programHashes = deployed.programs.hashes;
     this.nodeStatus = deployed.programs.status;
