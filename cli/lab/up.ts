@@ -230,7 +230,7 @@ const DRIVERS = {
   voip: { app: "sip", what: `SIP call, ${VOIP_OFFERED_MBPS} Mbit/s offered` },
   web: { app: "http", what: "HTTP upload (curl)" },
   bulk: { app: "bittorrent", what: "BitTorrent peer connection" },
-  default: { app: null, what: "iperf3 (no application named)" },
+  default: { app: null, what: "iperf3, 4 TCP streams (no application named)" },
 } as const;
 type DrivenClass = keyof typeof DRIVERS;
 
@@ -282,7 +282,8 @@ async function rateRun(
       case "default":
         return startDetached(
           "iperf3",
-          ["-c", LIVE_SERVERS.default, "-t", s, "--logfile", join(o.dir, "iperf3-client.log")],
+          // Four streams keep the class backlogged through one stream's loss recovery or a stalled sender.
+          ["-c", LIVE_SERVERS.default, "-P", "4", "-t", s, "--logfile", join(o.dir, "iperf3-client.log")],
           {
             ns: clientNs,
             log,
