@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { performance } from "node:perf_hooks";
 import { AGENT_API_PREFIX, type ApiError, type Health } from "../../../sdk/agent-api/api";
-import { nodeProgramMetadata, type NodeProgram } from "../../../sdk/compile/node-program";
+import { nodeProgramMetadata } from "../../../sdk/compile/node-program";
 import { problemsFromZod, type Problem } from "../../../sdk/schema/problem";
 import { ApplyFailedError, NotReadyError, RejectedError } from "../engine/errors";
-import type { ReconcileEngine } from "../engine/reconcile-engine";
+import type { ParsedBody, ReconcileEngine } from "../engine/reconcile-engine";
 import type { Logger } from "../log";
 import type { AgentMetrics } from "../metrics";
 import type { RuntimeView } from "../runtime/runtime-view";
@@ -14,6 +14,7 @@ import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
 import { BodyError, parseJson, readJsonBody } from "./json-body";
 import { parseProgramBody } from "./program-body";
+import { sealedBodyShowsHash } from "./sealed-body";
 
 export interface ServerOptions {
   readonly engine: ReconcileEngine;
@@ -152,8 +153,9 @@ async function route(
 }
 
 /** The program a PUT body holds, validated, or the 400 that says why it is none. */
-function programIn(body: Buffer, name: string): NodeProgram {
-  const parsed = parseProgramBody(parseJson(body));
+function programIn(body: Buffer, name: string): ParsedBody {
+  const json = parseJson(body);
+  const parsed = parseProgramBody(json);
   if (!parsed.success)
     throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
   if (parsed.data.metadata.name !== name) {
@@ -161,7 +163,8 @@ function programIn(body: Buffer, name: string): NodeProgram {
       { path: "metadata.name", message: `is "${parsed.data.metadata.name}", the URL says "${name}"` },
     ]);
   }
-  return parsed.data;
+  const maps = (json as { spec: { maps: unknown } }).spec.maps;
+  return { program: parsed.data, hashChecked: sealedBodyShowsHash(body, parsed.data, maps) };
 }
 
 function programName(segment: string): string {

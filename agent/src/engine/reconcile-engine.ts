@@ -43,6 +43,12 @@ export interface ReadAhead {
   readonly tasks: number;
 }
 
+/** A PUT body's program, and whether the body already showed its hash right (the engine checks it otherwise). */
+export interface ParsedBody {
+  readonly program: NodeProgram;
+  readonly hashChecked: boolean;
+}
+
 /** What one reconcile pass did. */
 export interface ReconcilePass {
   readonly writes: Writes;
@@ -145,7 +151,7 @@ export class ReconcileEngine {
    * PUT; it is stored as it is.
    */
   put(program: NodeProgram, body?: Buffer): Promise<ApplyResult> {
-    return this.apply(program.metadata.name, () => program, body, false);
+    return this.apply(program.metadata.name, () => ({ program, hashChecked: false }), body);
   }
 
   /**
@@ -154,8 +160,8 @@ export class ReconcileEngine {
    * have started: the tools fork from this process, and forking costs more
    * after a 100k-entry body became objects.
    */
-  putBody(name: string, body: Buffer, parse: () => NodeProgram, ahead?: ReadAhead): Promise<ApplyResult> {
-    return this.apply(name, parse, body, false, ahead);
+  putBody(name: string, body: Buffer, parse: () => ParsedBody, ahead?: ReadAhead): Promise<ApplyResult> {
+    return this.apply(name, parse, body, ahead);
   }
 
   /**
@@ -178,7 +184,7 @@ export class ReconcileEngine {
   putSameBody(name: string, body: Buffer, ahead?: ReadAhead): Promise<ApplyResult> | undefined {
     const stored = this.programs.get(name);
     if (!stored?.body?.equals(body)) return undefined;
-    return this.apply(name, () => stored.program, stored.body, true, ahead);
+    return this.apply(name, () => ({ program: stored.program, hashChecked: true }), stored.body, ahead);
   }
 
   /**
@@ -190,15 +196,14 @@ export class ReconcileEngine {
    */
   private apply(
     name: string,
-    parse: () => NodeProgram,
+    parse: () => ParsedBody,
     body: Buffer | undefined,
-    hashChecked: boolean,
     ahead?: ReadAhead,
   ): Promise<ApplyResult> {
     return this.timed("put", name, async (started) => {
       this.requireReady();
       const reads = ahead?.tasks === this.tasksStarted - 1 ? ahead.reads : this.readAll();
-      const program = parse();
+      const { program, hashChecked } = parse();
       const previous = this.programs.get(name);
       const changed = previous?.program.hash !== program.hash;
       const stored: StoredProgram = {

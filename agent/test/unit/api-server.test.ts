@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as programBody from "@fos1/dpi/agent/src/api/program-body";
 import { AgentError, apiError } from "@fos1/dpi/sdk/agent-api";
+import * as nodeProgramModule from "@fos1/dpi/sdk/compile/node-program";
+import { sealProgram } from "@fos1/dpi/sdk/compile/node-program";
 import { fakeKernel } from "./fixtures/fake-reconciler";
 import { hostileBodies } from "./fixtures/hostile-bodies";
 import { goldenProgram, kernelProgram, rehash } from "./fixtures/programs";
@@ -158,6 +160,28 @@ describe("agent API: a PUT of the bytes already stored", () => {
     const reformatted = await put(JSON.stringify(routing, null, 2));
     expect(reformatted).toEqual({ status: 200, writes: { maps: 0, nftables: 0, tc: 0, ip: 0 } });
     expect(parse).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("agent API: the hash of a PUT body", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("of a sealed program is shown by its bytes: the engine does not serialise it again", async () => {
+    const hashed = jest.spyOn(nodeProgramModule, "hashMatches");
+    const sealed = sealProgram(routing.metadata, routing.spec);
+    expect((await t.client.putProgram(sealed)).hash).toBe(routing.hash);
+    expect(hashed).not.toHaveBeenCalled();
+  });
+
+  it("of anything else is checked in full, and a wrong one refused", async () => {
+    const hashed = jest.spyOn(nodeProgramModule, "hashMatches");
+    expect((await t.client.putProgram(routing)).hash).toBe(routing.hash);
+    expect(hashed).toHaveBeenCalledTimes(1);
+    const before = kernel.snapshot();
+    const forged = sealProgram(routing.metadata, routing.spec);
+    forged.spec.ipRules[0].priority += 1;
+    await expect(t.client.putProgram(forged)).rejects.toMatchObject({ status: 400 });
+    expect(kernel.snapshot()).toEqual(before);
   });
 });
 

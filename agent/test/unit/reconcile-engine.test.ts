@@ -257,7 +257,7 @@ describe("ReconcileEngine put of a body", () => {
 
     const ahead = engine.readAhead()!;
     expect(count()).toEqual([1, 1, 1, 1]);
-    await engine.putBody(qos.metadata.name, body, () => qos, ahead);
+    await engine.putBody(qos.metadata.name, body, () => ({ program: qos, hashChecked: false }), ahead);
     expect(count()).toEqual([1, 1, 1, 1]);
     const held = kernel.snapshot();
     expect(Object.keys(held.maps).length).toBeGreaterThan(0);
@@ -266,7 +266,7 @@ describe("ReconcileEngine put of a body", () => {
     const stale = engine.readAhead()!;
     await engine.delete(qos.metadata.name);
     expect(Object.keys(kernel.snapshot().maps)).toEqual([]);
-    await engine.putBody(qos.metadata.name, body, () => qos, stale);
+    await engine.putBody(qos.metadata.name, body, () => ({ program: qos, hashChecked: false }), stale);
     // The read ahead, the DELETE's own read and a fresh one.
     expect(count()).toEqual([4, 4, 4, 4]);
     expect(kernel.snapshot()).toEqual(held);
@@ -283,7 +283,10 @@ describe("ReconcileEngine put of a body", () => {
   it("writes the program file while the kernel is written, and makes it the stored one after", async () => {
     const { engine, kernel, store } = await readyEngine();
     kernel.tc.delayMs = 20;
-    const put = engine.putBody(qos.metadata.name, Buffer.from(JSON.stringify(qos)), () => qos);
+    const put = engine.putBody(qos.metadata.name, Buffer.from(JSON.stringify(qos)), () => ({
+      program: qos,
+      hashChecked: false,
+    }));
     await new Promise((r) => setTimeout(r, 5));
     expect([store.staged, store.files.size]).toEqual([1, 0]);
     await put;
