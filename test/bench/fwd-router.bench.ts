@@ -4,10 +4,6 @@
 // programs. Senders and receivers are pinned to their CPUs; every round
 // measures every mode, in an order that reverses each round, and the figures
 // are medians with the spread of the per-round ratios printed before them.
-// The BENCH ratio is the median of the per-round ratios: each round measures
-// a mode and its baseline back to back, while the host's TCP throughput drifts
-// by a third between rounds (7.2-12.4 Gbit/s in one CI run), which a ratio of
-// the two medians, taken from different rounds, carries into the comparison.
 // Needs root; namespaces and interfaces carry the "fp" prefix and are removed
 // at the end, also after a failure. Prints its BENCH lines last.
 import { execFileSync } from "node:child_process";
@@ -439,7 +435,7 @@ async function main(): Promise<void> {
       );
       lines.push(
         `BENCH ${name} value=${median(value).toFixed(digits)} unit=${unit} baseline=${median(baseline).toFixed(digits)} ` +
-          `ratio=${median(ratios).toFixed(3)}`,
+          `ratio=${(median(value) / median(baseline)).toFixed(3)}`,
       );
     };
     spread("fwd_udp64_offloaded_pps", udp.offloaded, udp.slow, "pps", 0);
