@@ -21,31 +21,32 @@ import type { NodeProgram } from "../../../sdk/compile/node-program";
  */
 export function sealedBodyShowsHash(body: Buffer, program: NodeProgram, parsedMaps: unknown): boolean {
   if (program.spec.maps !== parsedMaps) return false;
-  const members = Object.entries(program.spec)
-    .filter(([k, v]) => k !== "maps" && v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, v]) => ({ key: k, text: `${JSON.stringify(k)}:${canonicalJson(v)}` }));
-  const before = members.filter((m) => m.key < "maps").map((m) => m.text + ",");
-  const after = members.filter((m) => m.key > "maps").map((m) => "," + m.text);
-  const metadata = canonicalJson(program.metadata);
-  const specHead = `{${before.join("")}"maps":`;
-  const specTail = `${after.join("")}}`;
+  // The canonical JSON of metadata and spec with a placeholder for the maps: the texts around them.
+  const canonical = canonicalJson({ metadata: program.metadata, spec: { ...program.spec, maps: MAPS_HOLE } });
+  const hole = canonical.indexOf(MAPS_HOLE_TEXT);
+  if (hole < 0 || hole !== canonical.lastIndexOf(MAPS_HOLE_TEXT)) return false;
+  const before = canonical.slice(0, hole);
+  const after = canonical.slice(hole + MAPS_HOLE_TEXT.length);
+  // The body holds apiVersion and kind before them and the hash after, as sealProgram orders its members.
   const head = Buffer.from(
-    `{"apiVersion":${JSON.stringify(program.apiVersion)},"kind":${JSON.stringify(program.kind)},` +
-      `"metadata":${metadata},"spec":${specHead}`,
+    `{"apiVersion":${JSON.stringify(program.apiVersion)},"kind":${JSON.stringify(program.kind)},${before.slice(1)}`,
   );
-  const tail = Buffer.from(`${specTail},"hash":${JSON.stringify(program.hash)}}`);
+  const tail = Buffer.from(`${after.slice(0, -1)},"hash":${JSON.stringify(program.hash)}}`);
   const end = body.length - tail.length;
   if (end <= head.length) return false;
   if (!body.subarray(0, head.length).equals(head) || !body.subarray(end).equals(tail)) return false;
   // Bytes that are not UTF-8 parse as U+FFFD, which serialises to other bytes.
   if (!isUtf8(body) || !canonicalObject(body, head.length, end)) return false;
   const hash = createHash("sha256");
-  hash.update(`{"metadata":${metadata},"spec":${specHead}`);
+  hash.update(before);
   hash.update(body.subarray(head.length, end));
-  hash.update(`${specTail}}`);
+  hash.update(after);
   return hash.digest("hex") === program.hash;
 }
+
+/** Stands in for spec.maps; a program that holds this string anywhere else is left to the full hash. */
+const MAPS_HOLE = "\u0000maps";
+const MAPS_HOLE_TEXT = JSON.stringify(MAPS_HOLE);
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
