@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { performance } from "node:perf_hooks";
 import { AGENT_API_PREFIX, type ApiError, type Health } from "../../../sdk/agent-api/api";
-import { nodeProgramMetadata } from "../../../sdk/compile/node-program";
+import { nodeProgramMetadata, type NodeProgram } from "../../../sdk/compile/node-program";
 import { problemsFromZod, type Problem } from "../../../sdk/schema/problem";
 import { ApplyFailedError, NotReadyError, RejectedError } from "../engine/errors";
 import type { ParsedBody, ReconcileEngine } from "../engine/reconcile-engine";
@@ -14,7 +14,7 @@ import { ConflictError } from "../reconcile/reconciler";
 import { bearerTokenCheck } from "./bearer-token";
 import { BodyError, parseJson, readJsonBody } from "./json-body";
 import { parseProgramBody } from "./program-body";
-import { sealedBodyShowsHash } from "./sealed-body";
+import { readSealedBody } from "./sealed-body";
 
 export interface ServerOptions {
   readonly engine: ReconcileEngine;
@@ -154,17 +154,21 @@ async function route(
 
 /** The program a PUT body holds, validated, or the 400 that says why it is none. */
 function programIn(body: Buffer, name: string): ParsedBody {
-  const json = parseJson(body);
-  const parsed = parseProgramBody(json);
-  if (!parsed.success)
-    throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
-  if (parsed.data.metadata.name !== name) {
+  const sealed = readSealedBody(body);
+  const program = sealed ?? parsedProgram(body);
+  if (program.metadata.name !== name) {
     throw new HttpError(400, "the URL names another program than the body", [
-      { path: "metadata.name", message: `is "${parsed.data.metadata.name}", the URL says "${name}"` },
+      { path: "metadata.name", message: `is "${program.metadata.name}", the URL says "${name}"` },
     ]);
   }
-  const maps = (json as { spec: { maps: unknown } }).spec.maps;
-  return { program: parsed.data, hashChecked: sealedBodyShowsHash(body, parsed.data, maps) };
+  return { program, hashChecked: sealed !== undefined };
+}
+
+function parsedProgram(body: Buffer): NodeProgram {
+  const parsed = parseProgramBody(parseJson(body));
+  if (!parsed.success)
+    throw new HttpError(400, "the body is not a valid NodeProgram", problemsFromZod(parsed.error));
+  return parsed.data;
 }
 
 function programName(segment: string): string {

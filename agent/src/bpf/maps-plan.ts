@@ -1,6 +1,7 @@
 import type { MapEntry, NodeProgram } from "../../../sdk/compile/node-program";
 import { ConflictError, type ProgramDrift } from "../reconcile/reconciler";
 import { configPatch, desiredConfig, diffConfig, type DesiredConfig } from "./config-settings";
+import { encodedMapsOf, mapSizes, type EncodedMap } from "./encoded-maps";
 import { KeyIndex, sameBytes } from "./key-index";
 import type { MapDump } from "./native";
 import {
@@ -122,18 +123,18 @@ interface Merged {
  * One policy map's desired entries: every key and merged value back to back
  * in slot order, as a batch write takes them (a first apply hands these to
  * the kernel without copying an entry), found by their key bytes through an
- * index. Almost every key is named by one entry only, so per slot only that
- * entry is kept; merged fields and their owners exist only for keys that
- * several entries name, and a DesiredEntry is built only when asked for.
+ * index. Almost every key is named by one entry only, so per slot only where
+ * that entry is (its program and index) is kept; merged fields and their
+ * owners exist only for keys that several entries name, and a DesiredEntry
+ * is built only when asked for.
  */
 export class DesiredMap {
   keyBytes: Buffer;
   valueBytes: Buffer;
   private count = 0;
   private readonly index: KeyIndex;
-  /** Per slot: the first entry naming the key, its program and its index in that program's list. */
-  private readonly firsts: MapEntry[] = [];
-  private readonly programs: string[] = [];
+  /** Per slot: the program of the first entry naming the key, and that entry's index in its list. */
+  private readonly programs: NodeProgram[] = [];
   private readonly indices: number[] = [];
   private readonly merged = new Map<number, Merged>();
 
@@ -160,9 +161,9 @@ export class DesiredMap {
   /** The key at `slot` as every program naming it asks for it. */
   entry(slot: number): DesiredEntry {
     const { key, value } = this.map;
-    const first = this.firsts[slot]!;
+    const first = this.first(slot);
     const merged = this.merged.get(slot);
-    const ref = { program: this.programs[slot]!, index: this.indices[slot]! };
+    const ref = { program: this.programs[slot]!.metadata.name, index: this.indices[slot]! };
     return {
       slot,
       key: this.keyBytes.toString("latin1", slot * key.size, (slot + 1) * key.size),
@@ -180,21 +181,48 @@ export class DesiredMap {
    * value fields merge into the key's. Throws as `encode` does, and a
    * ConflictError when two entries set one field differently.
    */
-  add(entry: MapEntry, program: string, at: string, index: number): void {
+  add(entry: MapEntry, program: NodeProgram, at: string, index: number): void {
     const { key, value } = this.map;
     const slot = this.count;
     encode(key, entry, "key", this.keyBytes, slot * key.size, at, index);
     const held = this.index.insert(slot);
     if (held === slot) {
       encode(value, entry, "value", this.valueBytes, slot * value.size, at, index);
-      this.firsts.push(entry);
-      this.programs.push(program);
-      this.indices.push(index);
-      this.count++;
+      this.keep(program, index);
       return;
     }
     encode(value, entry, "value", scratch, 0, at, index);
-    this.merge(held, entry, { program, index }, `${at}[${index}]`);
+    this.merge(held, entry, { program: program.metadata.name, index }, `${at}[${index}]`);
+  }
+
+  /**
+   * Adds entry `index` of a program's map whose entries came encoded (and
+   * checked), as `add` does. The entry itself is read from `spec.maps` only
+   * when its key is already held and the values merge.
+   */
+  addEncoded(from: EncodedMap, program: NodeProgram, at: string, index: number): void {
+    const { key, value } = this.map;
+    const slot = this.count;
+    copyBytes(from.keys, index * key.size, this.keyBytes, slot * key.size, key.size);
+    const held = this.index.insert(slot);
+    if (held === slot) {
+      copyBytes(from.values, index * value.size, this.valueBytes, slot * value.size, value.size);
+      this.keep(program, index);
+      return;
+    }
+    const entry = program.spec.maps[this.map.name]![index]!;
+    this.merge(held, entry, { program: program.metadata.name, index }, `${at}[${index}]`);
+  }
+
+  private keep(program: NodeProgram, index: number): void {
+    this.programs.push(program);
+    this.indices.push(index);
+    this.count++;
+  }
+
+  /** The first entry naming the key at `slot`, as its program wrote it. */
+  private first(slot: number): MapEntry {
+    return this.programs[slot]!.spec.maps[this.map.name]![this.indices[slot]!]!;
   }
 
   /** Drops the room left by keys that merged into others. */
@@ -219,7 +247,7 @@ export class DesiredMap {
         values[field] = value;
         owners[field] = ref;
       } else if (values[field] !== value) {
-        const label = keyLabel(map.key, this.firsts[slot]!.key);
+        const label = keyLabel(map.key, this.first(slot).key);
         throw new ConflictError(
           `${path}.value.${field}`,
           `${map.name}[${label}].${field}: program "${ref.program}" sets ${value}; program ` +
@@ -241,23 +269,34 @@ export class DesiredMap {
 export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPolicyMaps {
   const entries = new Map<string, number>();
   for (const program of programs) {
-    for (const [name, list] of Object.entries(program.spec.maps))
-      entries.set(name, (entries.get(name) ?? 0) + list.length);
+    for (const [name, count] of mapSizes(program)) entries.set(name, (entries.get(name) ?? 0) + count);
   }
   const maps = new Map(POLICY_MAPS.map((m) => [m.name, new DesiredMap(m, entries.get(m.name) ?? 0)]));
+  const withinCapacity = (into: DesiredMap, at: string) => {
+    if (into.size > into.map.capacity) {
+      throw new Error(
+        `${at}: ${into.size} entries on this node exceed the map's capacity of ${into.map.capacity}`,
+      );
+    }
+  };
   for (const program of programs) {
-    const owner = program.metadata.name;
+    const encoded = encodedMapsOf(program);
+    if (encoded) {
+      for (const from of encoded.values()) {
+        const at = `spec.maps.${from.map.name}`;
+        const into = maps.get(from.map.name)!;
+        for (let index = 0; index < from.count; index++) into.addEncoded(from, program, at, index);
+        withinCapacity(into, at);
+      }
+      continue;
+    }
     for (const [name, list] of Object.entries(program.spec.maps)) {
       const at = `spec.maps.${name}`;
       const map = BY_NAME.get(name);
       if (!map) throw new Error(`${at}: ${NOT_POLICY[name] ?? "no such map in fos1.h"}`);
       const into = maps.get(map.name)!;
-      for (let index = 0; index < list.length; index++) into.add(list[index]!, owner, at, index);
-      if (into.size > map.capacity) {
-        throw new Error(
-          `${at}: ${into.size} entries on this node exceed the map's capacity of ${map.capacity}`,
-        );
-      }
+      for (let index = 0; index < list.length; index++) into.add(list[index]!, program, at, index);
+      withinCapacity(into, at);
     }
   }
   for (const map of maps.values()) map.seal();
@@ -319,6 +358,11 @@ export function diffMaps(desired: MapsDesired, actual: MapsActual): ProgramDrift
   }
   drift.push(...diffConfig(desired.config, actual.config));
   return drift;
+}
+
+/** Copies `size` bytes; a loop beats a native call at 4-20 bytes, as in `sameBytes`. */
+function copyBytes(from: Buffer, at: number, to: Buffer, toAt: number, size: number): void {
+  for (let i = 0; i < size; i++) to[toAt + i] = from[at + i]!;
 }
 
 /** The entries of `from` at `indices` (of `size` bytes each), back to back. */

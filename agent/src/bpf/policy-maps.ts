@@ -17,6 +17,8 @@ export interface EntryCodec {
   readonly size: number;
   /** Member names a program may set. */
   readonly fields: readonly string[];
+  /** Where each member is stored: offset, width (0: a prefix string) and range. */
+  readonly layout: readonly FieldLayout[];
   /** Why `raw` cannot be stored in `field`, or undefined when it can. */
   check(field: string, raw: unknown): string | undefined;
   /**
@@ -28,12 +30,16 @@ export interface EntryCodec {
   decode(bytes: Buffer): Record<string, Scalar>;
 }
 
-interface NumberField {
+export interface FieldLayout {
   readonly name: string;
   readonly offset: number;
-  readonly width: 1 | 4;
+  readonly width: 0 | 1 | 4;
   readonly min: number;
   readonly max: number;
+}
+
+interface NumberField extends FieldLayout {
+  readonly width: 1 | 4;
 }
 
 function rangeCheck(f: NumberField, raw: unknown): string | undefined {
@@ -47,6 +53,7 @@ function numberCodec(size: number, fields: readonly NumberField[]): EntryCodec {
   return {
     size,
     fields: fields.map((f) => f.name),
+    layout: fields,
     check(field, raw) {
       const f = byName.get(field);
       if (!f) return `unknown field (expected ${fields.map((x) => x.name).join(", ")})`;
@@ -112,7 +119,7 @@ function u32Codec(name: string): EntryCodec {
  * does), or returns the reason it is not one. Written without zod: a program
  * may carry 16k prefixes.
  */
-function writePrefix(text: string, out: Buffer, at: number): string | undefined {
+export function writePrefix(text: string, out: Buffer, at: number): string | undefined {
   const slash = text.indexOf("/");
   const len = slash < 0 ? -1 : prefixLength(text, slash + 1);
   if (len < 0) return `${JSON.stringify(text)}: expected ADDRESS/LENGTH`;
@@ -157,6 +164,7 @@ const checked = Buffer.alloc(LPM_KEY_SIZE);
 const prefixCodec: EntryCodec = {
   size: LPM_KEY_SIZE,
   fields: ["prefix"],
+  layout: [{ name: "prefix", offset: 0, width: 0, min: 0, max: 0 }],
   check(field, raw) {
     if (field !== "prefix") return "unknown field (expected prefix)";
     if (typeof raw !== "string") return "expected a prefix such as 10.0.0.0/8";

@@ -2,6 +2,7 @@ import type { NodeProgram } from "../../../sdk/compile/node-program";
 import type { Problem } from "../../../sdk/schema/problem";
 import type { AgentConfig } from "../config";
 import type { Subsystem } from "../reconcile/reconciler";
+import { mapSizes } from "../bpf/encoded-maps";
 
 /** What a program is checked against beyond its schema: the node it is sent to. */
 export interface NodeFacts {
@@ -123,8 +124,8 @@ export function unsupportedParts(program: NodeProgram, wired: ReadonlySet<Subsys
       problems.push({ path, message: `this agent has no ${subsystem} reconciler; it cannot apply this` });
     }
   };
-  for (const [map, entries] of Object.entries(spec.maps)) {
-    if (entries.length > 0) missing("maps", `spec.maps.${map}`);
+  for (const [map, entries] of mapSizes(program)) {
+    if (entries > 0) missing("maps", `spec.maps.${map}`);
   }
   if (Object.values(spec.config).some((v) => v !== undefined)) missing("maps", "spec.config");
   if (spec.nftables) missing("nftables", "spec.nftables");

@@ -20,6 +20,9 @@ import {
   type PolicyMapName,
 } from "@fos1/dpi/agent/src/bpf/maps-plan";
 import { POLICY_MAPS } from "@fos1/dpi/agent/src/bpf/policy-maps";
+import { readSealedBody } from "@fos1/dpi/agent/src/api/sealed-body";
+import { encodedMapsOf } from "@fos1/dpi/agent/src/bpf/encoded-maps";
+import { sealProgram } from "@fos1/dpi/sdk/compile";
 import { ConflictError } from "@fos1/dpi/agent/src/reconcile/reconciler";
 import fc from "fast-check";
 import { goldenProgram, program, rehash } from "./fixtures/programs";
@@ -129,6 +132,58 @@ describe("maps desired state from the golden programs", () => {
     });
     const inspectAll = rehash(sensor, (p) => (p.spec.config.inspect_all = true));
     expect(decode("config", applied([inspectAll]).config).flags).toBe(CFG_INSPECT_ALL);
+  });
+});
+
+describe("maps of programs read from their sealed bodies (entries encoded as read)", () => {
+  const readBack = (p: NodeProgram) =>
+    readSealedBody(Buffer.from(JSON.stringify(sealProgram(p.metadata, p.spec))))!;
+  const snapshot = (programs: readonly NodeProgram[]) => {
+    const { maps, config } = desiredMaps(programs, ifindex);
+    return {
+      config: config,
+      maps: [...maps].map(([name, m]) => ({
+        name,
+        keys: m.keyBytes.toString("hex"),
+        values: m.valueBytes.toString("hex"),
+        entries: Array.from({ length: m.size }, (_, slot) => m.entry(slot)),
+      })),
+    };
+  };
+
+  it("merge into the same entries, with the same owners, alone or beside parsed programs", () => {
+    const read = golden.map(readBack);
+    expect(read.every((p) => encodedMapsOf(p) !== undefined)).toBe(true);
+    const expected = snapshot(golden);
+    expect(snapshot(read)).toEqual(expected);
+    expect(snapshot([read[0]!, qos, read[2]!, sensor])).toEqual(expected);
+  });
+
+  it("conflict at the same path with the same words", () => {
+    const other = program("qos-other", {
+      maps: { fos1_app_policy: [{ key: { app_id: 9 }, value: { class_id: 17 } }] },
+    });
+    const expected = thrown(() => desiredMaps([qos, other], ifindex));
+    for (const programs of [
+      [readBack(qos), readBack(other)],
+      [qos, readBack(other)],
+      [readBack(qos), other],
+    ]) {
+      const error = thrown(() => desiredMaps(programs, ifindex));
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error.message).toBe(expected.message);
+      expect((error as ConflictError).path).toBe((expected as ConflictError).path);
+    }
+  });
+
+  it("report drift at the same paths", () => {
+    const read = golden.map(readBack);
+    const kernel = applied(golden);
+    kernel.maps.get("fos1_app_policy")!.delete(appKey(9));
+    kernel.maps.get("fos1_segments")!.clear();
+    const expected = diffMaps(desiredMaps(golden, ifindex), dumped(kernel));
+    expect(expected.length).toBeGreaterThan(1);
+    expect(diffMaps(desiredMaps(read, ifindex), dumped(kernel))).toEqual(expected);
   });
 });
 
