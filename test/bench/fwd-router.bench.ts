@@ -2,8 +2,9 @@
 // 64-byte UDP from trafgen on the slow path (mirror clone + nftables) versus the
 // same flow offloaded, and bulk TCP (iperf3) per attach mode versus no
 // programs. Senders and receivers are pinned to their CPUs; every round
-// measures every mode, in an order that reverses each round, and the figures
-// are medians with the spread of the per-round ratios printed before them.
+// measures every mode (TCP modes twice), in an order that reverses each round,
+// and the figures are medians with the spread of the paired ratios printed
+// before them.
 // Needs root; namespaces and interfaces carry the "fp" prefix and are removed
 // at the end, also after a failure. Prints its BENCH lines last.
 import { execFileSync } from "node:child_process";
@@ -410,7 +411,10 @@ async function main(): Promise<void> {
         // A measurement that did not take the path it names would be a wrong figure, not a slow one.
         if ((mode === "offloaded") !== fast > 0) throw new Error(`udp ${mode}: ${fast} fast-path packets`);
       }
-      for (const mode of ordered<TcpMode>(["none", "inspect", "offloaded"], round)) {
+      // Each TCP mode runs twice a round, in mirrored order (A B C C B A): one 3 s iperf3 run on the
+      // 2 shared cores varies by +-20%, so each median is taken over twice as many runs as rounds.
+      const tcpOrder = ordered<TcpMode>(["none", "inspect", "offloaded"], round);
+      for (const mode of [...tcpOrder, ...[...tcpOrder].reverse()]) {
         setMode(mode !== "none", mode === "offloaded");
         const fast0 = attached ? stat(r, "fastpath") : 0;
         tcp[mode].push(
@@ -419,10 +423,14 @@ async function main(): Promise<void> {
         const fast = attached ? stat(r, "fastpath") - fast0 : 0;
         if ((mode === "offloaded") !== fast > 0) throw new Error(`tcp ${mode}: ${fast} fast-path packets`);
       }
+      const lastTwo = (xs: number[]) =>
+        xs
+          .slice(-2)
+          .map((x) => x.toFixed(2))
+          .join("/");
       console.log(
         `round ${round + 1}: udp64 pps slow ${udp.slow[round]!.toFixed(0)} offloaded ${udp.offloaded[round]!.toFixed(0)}; ` +
-          `tcp Gbit/s none ${tcp.none[round]!.toFixed(2)} inspect ${tcp.inspect[round]!.toFixed(2)} ` +
-          `offloaded ${tcp.offloaded[round]!.toFixed(2)}`,
+          `tcp Gbit/s none ${lastTwo(tcp.none)} inspect ${lastTwo(tcp.inspect)} offloaded ${lastTwo(tcp.offloaded)}`,
       );
     }
     if (attached) detach(r);
