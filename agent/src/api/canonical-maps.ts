@@ -265,8 +265,9 @@ class Reader {
 
   /**
    * A string from its opening quote through its closing one, returning its
-   * length in bytes. The body holds no backslash (the caller checks), so it
-   * ends at the next quote; a control character would be no JSON.
+   * length in bytes. It ends at the next quote: the caller declines maps
+   * holding a backslash, so none is escaped. A control character would be
+   * no JSON.
    */
   private string(): number {
     const b = this.b;
