@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseSuricataEve, parseZeekLog } from "@fos1/dpi/sdk/events";
+import { median } from "../lib/median";
 
 const TESTDATA = "/work/shared/testdata";
 const ROUNDS = 9;
@@ -64,12 +65,6 @@ function secondsFor(lines: readonly string[], parse: (line: string, index: numbe
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (sink !== lines.length * PASSES) throw new Error("a parse returned nothing");
   return seconds;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Lines per second of the parser and of JSON.parse, median over rounds. */

@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EveFileSource } from "../../agent/src/ingest";
+import { median } from "../lib/median";
 
 const SAMPLES = "/work/shared/testdata/suricata";
 const COPIES = 100;
@@ -82,11 +83,6 @@ async function splitSeconds(file: string, lines: number): Promise<number> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (count !== lines) throw new Error(`split ${count} lines, expected ${lines}`);
   return seconds;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function main(): Promise<void> {

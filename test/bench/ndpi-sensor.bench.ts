@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSensor, NDPI_PCAP_DIR, SENSOR_BIN } from "../unit/ndpi-sensor-harness";
+import { median } from "../lib/median";
 
 const COPIES = 20;
 const ROUNDS = 5;
@@ -46,12 +47,6 @@ function frames(pcap: string): number {
   const match = /packets=(\d+)/.exec(run.stderr.toString());
   if (run.status !== 0 || !match) throw new Error(`cannot count frames of ${pcap}: ${run.stderr.toString()}`);
   return Number(match[1]);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Median over rounds of `measure(tool)`, alternating which tool goes first each round. */

@@ -8,6 +8,7 @@ import {
 } from "@fos1/dpi/agent/src/kernel/command";
 import { compileSite, isPolicyDocument, type NodeProgram } from "@fos1/dpi/sdk/compile";
 import { loadYamlDocuments, type Site } from "@fos1/dpi/sdk/schema";
+import { median } from "../../../test/lib/median";
 
 const run = promisify(execFile);
 
@@ -211,6 +212,17 @@ spec:
 
   /** Runs an iperf3 client from the client namespace to the server; the rate the receiver saw, in bits/s. */
   async iperf(port: number, seconds: number, extra: readonly string[] = []): Promise<number> {
+    return (await this.iperfRates(port, seconds, extra)).received;
+  }
+
+  /**
+   * Runs an iperf3 client as `iperf` does. `received` is the receiver's mean
+   * over the run; `secondMedian` is the median of the sender's one-second
+   * intervals (omitted ones left out), which one stalled second of a busy
+   * host does not move: a shaper's steady rate, where `received` is what the
+   * whole run got.
+   */
+  async iperfRates(port: number, seconds: number, extra: readonly string[] = []): Promise<IperfRates> {
     const out = await this.exec(this.ns.client, "iperf3", [
       "-c",
       SERVER,
@@ -221,8 +233,9 @@ spec:
       "-J",
       ...extra,
     ]);
-    const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-    return report.end.sum_received.bits_per_second;
+    const report = JSON.parse(out) as IperfReport;
+    const seconds1 = report.intervals.filter((i) => !i.sum.omitted).map((i) => i.sum.bits_per_second);
+    return { received: report.end.sum_received.bits_per_second, secondMedian: median(seconds1) };
   }
 
   /** tcpdump on a device; `stop()` ends the capture and returns the lines it printed. */
@@ -260,6 +273,18 @@ spec:
     for (const dev of new Set(["lo", ...list.map(([d]) => d)]))
       await this.ip(["-n", ns, "link", "set", dev, "up"]);
   }
+}
+
+/** What `iperfRates` measured, in bits/s. */
+export interface IperfRates {
+  received: number;
+  secondMedian: number;
+}
+
+/** The part of iperf3's `-J` report read here. */
+interface IperfReport {
+  intervals: { sum: { bits_per_second: number; omitted: boolean } }[];
+  end: { sum_received: { bits_per_second: number } };
 }
 
 function loadValid(yaml: string, file: string) {

@@ -8,8 +8,13 @@ import { qosPolicyYaml, TestSite } from "./site";
  * The eBPF classifier that sets skb->priority per flow is not part of this
  * test: an nft rule in the router sets skb->priority (`meta priority`) by
  * destination port instead, which is the same field HTB reads, so the class
- * is chosen exactly as the eBPF program will choose it. Rates are what the
- * iperf3 receiver saw, after a first second left out (`-O 1`, TCP slow start).
+ * is chosen exactly as the eBPF program will choose it. A first second is
+ * left out (`-O 1`, TCP slow start). Ceilings are checked on what the iperf3
+ * receiver got over the whole run, which a stall of the host can only lower.
+ * Rates the shaper must let through are checked on the sender's median
+ * second: CI once saw the whole run's mean at 80.6 Mbit/s on the 100 Mbit/s
+ * uplink (~94 in every other run), and a mean cannot tell a shaper that holds
+ * back from a host that stopped for part of the run.
  */
 jest.setTimeout(60_000);
 
@@ -38,25 +43,25 @@ beforeEach(async () => {
 afterEach(() => site.teardown());
 
 it("unclassified traffic alone uses the whole 100 Mbit/s uplink, bulk alone is capped near its 20% ceiling", async () => {
-  const other = await site.iperf(PORT.other, 4, ["-O", "1"]);
-  const bulk = await site.iperf(PORT.bulk, 4, ["-O", "1"]);
+  const other = await site.iperfRates(PORT.other, 4, ["-O", "1"]);
+  const bulk = await site.iperfRates(PORT.bulk, 4, ["-O", "1"]);
   // TCP payload is ~95% of what HTB counts (IP, TCP and Ethernet headers): 100 Mbit/s -> ~95, 20 -> ~19.
-  expect(other / MBIT).toBeGreaterThan(85);
-  expect(other / MBIT).toBeLessThan(101);
-  expect(bulk / MBIT).toBeGreaterThan(17);
-  expect(bulk / MBIT).toBeLessThan(21);
+  expect(other.secondMedian / MBIT).toBeGreaterThan(85);
+  expect(other.received / MBIT).toBeLessThan(101);
+  expect(bulk.secondMedian / MBIT).toBeGreaterThan(17);
+  expect(bulk.received / MBIT).toBeLessThan(21);
 });
 
 it("voip keeps at least its 20% minimum against competing bulk and unclassified traffic, within its 40% ceiling", async () => {
   const [voip, bulk, other] = await Promise.all([
-    site.iperf(PORT.voip, 5, ["-O", "1"]),
-    site.iperf(PORT.bulk, 5, ["-O", "1", "-P", "4"]),
-    site.iperf(PORT.other, 5, ["-O", "1", "-P", "4"]),
+    site.iperfRates(PORT.voip, 5, ["-O", "1"]),
+    site.iperfRates(PORT.bulk, 5, ["-O", "1", "-P", "4"]),
+    site.iperfRates(PORT.other, 5, ["-O", "1", "-P", "4"]),
   ]);
-  expect(voip / MBIT).toBeGreaterThan(18);
-  expect(voip / MBIT).toBeLessThan(41);
-  expect(bulk / MBIT).toBeLessThan(21);
-  expect((voip + bulk + other) / MBIT).toBeLessThan(101);
+  expect(voip.secondMedian / MBIT).toBeGreaterThan(18);
+  expect(voip.received / MBIT).toBeLessThan(41);
+  expect(bulk.received / MBIT).toBeLessThan(21);
+  expect((voip.received + bulk.received + other.received) / MBIT).toBeLessThan(101);
   // The link was contended: without competition voip alone would take its whole 40% ceiling.
-  expect(other / MBIT).toBeGreaterThan(30);
+  expect(other.secondMedian / MBIT).toBeGreaterThan(30);
 });
