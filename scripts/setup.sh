@@ -30,7 +30,7 @@ done
 
 # The agent's libbpf addon, rebuilt when a source is newer than the built module.
 addon=agent/native/build/Release/fos1_bpf.node
-if [ ! -f "$addon" ] || [ -n "$(find agent/native/fos1_bpf.c agent/native/binding.gyp bpf/tools bpf/include -newer "$addon" -print -quit)" ]; then
+if [ ! -f "$addon" ] || [ -n "$(find agent/native/*.c agent/native/*.h agent/native/binding.gyp bpf/tools bpf/include -newer "$addon" -print -quit)" ]; then
   echo "setup: building the agent's libbpf addon"
   npm run --silent -w agent build:native
 fi

@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "fos1_bpf",
-      "sources": ["fos1_bpf.c", "../../bpf/tools/objects.c"],
+      "sources": ["fos1_bpf.c", "canonical_maps.c", "../../bpf/tools/objects.c"],
       "include_dirs": ["../../bpf/include", "../../bpf/tools"],
       "cflags": ["-O2", "-Wall", "-Werror", "-Wno-format-truncation", "-D_GNU_SOURCE"],
       "libraries": ["-lbpf"]

@@ -6,7 +6,7 @@
  * entry), read-modify-write of flow entries, loading the data-plane objects
  * and attaching their programs with tc clsact, and test runs of the pinned
  * programs (what the data plane would do with a packet, for benchmarks and
- * self-checks).
+ * self-checks). canonical_maps.c adds the reader of a PUT body's policy maps.
  *
  * Every call throws a JS Error whose `code` is the errno name and whose
  * message names the operation, so the TypeScript side reports the map and
@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "canonical_maps.h"
 #include "objects.h"
 
 /* The kernel's ENOTSUPP (not in user-space errno.h): a map type without batch operations. */
@@ -921,6 +922,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "tcAttach", NULL, tc_attach, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "progTestRun", NULL, prog_test_run, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "progRun", NULL, prog_run, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "readCanonicalMaps", NULL, fos1_read_canonical_maps, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	libbpf_set_print(print_warnings);

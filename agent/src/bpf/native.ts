@@ -21,13 +21,15 @@ export interface MapDump {
   readonly count: number;
 }
 
-/**
- * The libbpf addon (agent/native/fos1_bpf.c). Calls are synchronous: a
- * read-modify-write made in one call cannot interleave with another writer of
- * this process. Failures throw an Error whose `code` is the errno name.
- */
 /** `count` keys and values back to back, for the map open as `fd`. */
 export type BatchWrite = readonly [fd: number, keys: Buffer, values: Buffer, count: number];
+
+/**
+ * The libbpf addon (agent/native/fos1_bpf.c, with canonical_maps.c). Calls
+ * are synchronous: a read-modify-write made in one call cannot interleave
+ * with another writer of this process. Failures throw an Error whose `code`
+ * is the errno name.
+ */
 
 export interface NativeBpf {
   objGet(path: string): number;
@@ -64,6 +66,19 @@ export interface NativeBpf {
   progTestRun(progFd: number, packet: Buffer): { readonly retval: number; readonly packet: Buffer };
   /** BPF_PROG_RUN of a syscall program (no context) against the live maps; its return value. */
   progRun(progFd: number): number;
+  /** agent/native/canonical_maps.c: canonical policy maps read from `body` at `from`; null when it declines. */
+  readCanonicalMaps(body: Buffer, from: number, grammar: Buffer): NativeCanonicalMaps | null;
+}
+
+/**
+ * What the native reader read: per map (in body order) its grammar index,
+ * entry count, keys and values; and the prefixes it left to the caller, as
+ * [map, offset into that map's keys, start in the body, length].
+ */
+export interface NativeCanonicalMaps {
+  readonly end: number;
+  readonly maps: readonly (readonly [grammar: number, count: number, keys: Buffer, values: Buffer])[];
+  readonly pending: readonly (readonly [map: number, offset: number, start: number, length: number])[];
 }
 
 const ADDON = join("native", "build", "Release", "fos1_bpf.node");
