@@ -122,7 +122,9 @@ static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
 			f->width = U8();
 			f->min = U32();
 			f->max = U32();
-			if ((f->width != 0 && f->width != 1 && f->width != 4) || (uint32_t)f->offset + f->width > size)
+			/* A prefix is written as a whole LPM key: 4 bytes of length, 16 of address. */
+			if ((f->width != 0 && f->width != 1 && f->width != 4) ||
+			    (uint32_t)f->offset + (f->width ? f->width : 20u) > size)
 				return false;
 		}
 	}
