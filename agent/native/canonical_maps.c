@@ -57,6 +57,11 @@ struct pending {
 struct out_map {
 	uint32_t grammar, count;
 	uint8_t *keys, *values;
+	/* agent/src/bpf/key-index.ts's table of the keys; NULL when a key is there twice. */
+	int32_t *index;
+	uint32_t index_len;
+	/* Keys whose prefix the caller writes: unknown here, so not indexed. */
+	bool pending;
 };
 
 struct reader {
@@ -303,6 +308,7 @@ static bool prefix(struct reader *r, uint8_t *out, uint32_t offset)
 		r->pending_room = room;
 	}
 	/* entries() counted its map in before reading it. */
+	r->maps[r->nmaps - 1].pending = true;
 	r->pending[r->npending++] = (struct pending){ r->nmaps - 1, offset, (uint32_t)start, (uint32_t)n };
 	return true;
 }
@@ -394,6 +400,51 @@ static bool entries(struct reader *r, uint32_t grammar)
 	}
 }
 
+/* FNV-1a, as key-index.ts hashes keys. */
+static uint32_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint32_t h = 0x811c9dc5;
+
+	while (n--)
+		h = (h ^ *p++) * 0x01000193;
+	return h;
+}
+
+/*
+ * The open-addressing table KeyIndex builds over the map's keys (the same
+ * length, hash and probing), so the agent need not build it again; none
+ * when a key is there twice, whose entries the agent merges itself, or when
+ * some keys are not written yet.
+ */
+static bool index_keys(struct out_map *m, size_t key_size)
+{
+	uint32_t len = 8, mask, slot, i;
+
+	if (m->pending)
+		return true;
+	while (len < m->count * 2)
+		len *= 2;
+	m->index = malloc(len * sizeof(*m->index));
+	if (!m->index)
+		return false;
+	memset(m->index, 0xff, len * sizeof(*m->index));
+	m->index_len = len;
+	mask = len - 1;
+	for (slot = 0; slot < m->count; slot++) {
+		const uint8_t *key = m->keys + (size_t)slot * key_size;
+
+		for (i = hash_bytes(key, key_size) & mask; m->index[i] >= 0; i = (i + 1) & mask) {
+			if (!memcmp(m->keys + (size_t)m->index[i] * key_size, key, key_size)) {
+				free(m->index);
+				m->index = NULL;
+				return true;
+			}
+		}
+		m->index[i] = (int32_t)slot;
+	}
+	return true;
+}
+
 static bool maps(struct reader *r)
 {
 	int next = 0;
@@ -409,7 +460,8 @@ static bool maps(struct reader *r)
 					r->g->nmaps);
 		int c;
 
-		if (index < 0 || !expect(r, ':') || !entries(r, (uint32_t)index))
+		if (index < 0 || !expect(r, ':') || !entries(r, (uint32_t)index) ||
+		    !index_keys(&r->maps[r->nmaps - 1], r->g->maps[index].key_size))
 			return DECLINE;
 		next = index + 1;
 		c = byte_at(r, r->i++);
@@ -427,6 +479,7 @@ static void reader_free(struct reader *r)
 	for (m = 0; m < r->nmaps; m++) {
 		free(r->maps[m].keys);
 		free(r->maps[m].values);
+		free(r->maps[m].index);
 	}
 	free(r->pending);
 }
@@ -447,9 +500,25 @@ static napi_value bytes(napi_env env, const uint8_t *data, size_t len)
 	return out;
 }
 
+static napi_value int32_array(napi_env env, const int32_t *data, uint32_t len)
+{
+	napi_value buffer, out;
+	void *to;
+
+	if (!data) {
+		napi_get_null(env, &out);
+		return out;
+	}
+	napi_create_arraybuffer(env, (size_t)len * sizeof(*data), &to, &buffer);
+	memcpy(to, data, (size_t)len * sizeof(*data));
+	napi_create_typedarray(env, napi_int32_array, len, buffer, 0, &out);
+	return out;
+}
+
 /*
  * readCanonicalMaps(body, from, grammar) -> { end, maps: [grammarIndex, count,
- * keys, values][], pending: [mapIndex, offset, start, length][] } or null.
+ * keys, values, index | null][], pending: [mapIndex, offset, start, length][] }
+ * or null.
  */
 napi_value fos1_read_canonical_maps(napi_env env, napi_callback_info info)
 {
@@ -487,11 +556,12 @@ napi_value fos1_read_canonical_maps(napi_env env, napi_callback_info info)
 		const struct grammar_map *gm = &g.maps[om->grammar];
 		napi_value row;
 
-		napi_create_array_with_length(env, 4, &row);
+		napi_create_array_with_length(env, 5, &row);
 		napi_set_element(env, row, 0, u32(env, om->grammar));
 		napi_set_element(env, row, 1, u32(env, om->count));
 		napi_set_element(env, row, 2, bytes(env, om->keys, (size_t)om->count * gm->key_size));
 		napi_set_element(env, row, 3, bytes(env, om->values, (size_t)om->count * gm->value_size));
+		napi_set_element(env, row, 4, int32_array(env, om->index, om->index_len));
 		napi_set_element(env, list, m, row);
 	}
 	napi_create_array_with_length(env, r.npending, &pending);

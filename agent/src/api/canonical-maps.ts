@@ -81,11 +81,12 @@ export function readCanonicalMaps(bytes: Buffer, from: number): CanonicalMaps | 
   grammar ??= grammarBytes();
   const read = nativeBpf().readCanonicalMaps(bytes, from, grammar);
   if (!read) return undefined;
-  const encoded: EncodedMap[] = read.maps.map(([index, count, keys, values]) => ({
-    map: MAPS[index]!,
+  const encoded: EncodedMap[] = read.maps.map(([grammarIndex, count, keys, values, index]) => ({
+    map: MAPS[grammarIndex]!,
     count,
     keys,
     values,
+    ...(index ? { index } : {}),
   }));
   for (const [m, offset, start, length] of read.pending) {
     if (

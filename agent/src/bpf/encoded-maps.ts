@@ -7,6 +7,8 @@ export interface EncodedMap {
   readonly count: number;
   readonly keys: Buffer;
   readonly values: Buffer;
+  /** KeyIndex's table of `keys`, when every key is there once (`KeyIndex.adopt`). */
+  readonly index?: Int32Array;
 }
 
 /** A program's maps, encoded, in the order of `spec.maps`. */

@@ -20,16 +20,17 @@ export class KeyIndex {
   private readonly table: Int32Array;
   private readonly mask: number;
 
-  /** `capacity`: the most slots that will be inserted. */
+  /** `capacity`: the most slots that will be inserted; `table`: one `adopt` vouches for, in place of an empty one. */
   constructor(
     private readonly keys: Buffer,
     private readonly size: number,
     capacity: number,
+    table?: Int32Array,
   ) {
     let length = 8;
     while (length < capacity * 2) length *= 2;
-    this.table = new Int32Array(length).fill(-1);
-    this.mask = length - 1;
+    this.table = table ?? new Int32Array(length).fill(-1);
+    this.mask = this.table.length - 1;
   }
 
   /** An index of the first `count` keys of `keys`, each distinct (a map dump). */
@@ -37,6 +38,18 @@ export class KeyIndex {
     const index = new KeyIndex(keys, size, count);
     for (let slot = 0; slot < count; slot++) index.insert(slot);
     return index;
+  }
+
+  /**
+   * The index of `keys` whose table was built elsewhere (the native body
+   * reader) by the same length, hash and probing, over keys that are each
+   * there once.
+   */
+  static adopt(keys: Buffer, size: number, table: Int32Array): KeyIndex {
+    if (table.length < 8 || (table.length & (table.length - 1)) !== 0) {
+      throw new Error(`a key index table of ${table.length} slots: not a power of two from 8`);
+    }
+    return new KeyIndex(keys, size, 0, table);
   }
 
   /** The slot whose key is the `size` bytes of `bytes` at `at`, or -1. */

@@ -132,20 +132,21 @@ export class DesiredMap {
   keyBytes: Buffer;
   valueBytes: Buffer;
   private count = 0;
-  private readonly index: KeyIndex;
+  private index: KeyIndex;
   /** Per slot: the program of the first entry naming the key, and that entry's index in its list. */
-  private readonly programs: NodeProgram[] = [];
-  private readonly indices: number[] = [];
+  private programs: NodeProgram[] = [];
+  private readonly indices: Int32Array;
   private readonly merged = new Map<number, Merged>();
 
   /** `capacity`: how many entries the programs hold for this map, merged or not. */
   constructor(
     readonly map: PolicyMap,
-    capacity: number,
+    readonly capacity: number,
   ) {
     this.keyBytes = Buffer.allocUnsafe(capacity * map.key.size);
     this.valueBytes = Buffer.allocUnsafe(capacity * map.value.size);
     this.index = new KeyIndex(this.keyBytes, map.key.size, capacity);
+    this.indices = new Int32Array(capacity);
   }
 
   /** Keys in the map. */
@@ -214,9 +215,28 @@ export class DesiredMap {
     this.merge(held, entry, { program: program.metadata.name, index }, `${at}[${index}]`);
   }
 
+  /**
+   * Takes a map that came encoded with its key index (every key there once)
+   * as all of this map's entries: the slots, owners and bytes that adding
+   * each entry with `addEncoded` gives, without hashing a key again.
+   */
+  adopt(from: EncodedMap & { readonly index: Int32Array }, program: NodeProgram): void {
+    if (this.count !== 0 || from.count !== this.capacity) {
+      throw new Error(
+        `${this.map.name}: ${from.count} entries adopted into a map of ${this.capacity} holding ${this.count}`,
+      );
+    }
+    from.keys.copy(this.keyBytes);
+    from.values.copy(this.valueBytes);
+    this.index = KeyIndex.adopt(this.keyBytes, this.map.key.size, from.index.slice());
+    this.programs = new Array<NodeProgram>(from.count).fill(program);
+    for (let i = 0; i < from.count; i++) this.indices[i] = i;
+    this.count = from.count;
+  }
+
   private keep(program: NodeProgram, index: number): void {
     this.programs.push(program);
-    this.indices.push(index);
+    this.indices[this.count] = index;
     this.count++;
   }
 
@@ -285,7 +305,9 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
       for (const from of encoded.values()) {
         const at = `spec.maps.${from.map.name}`;
         const into = maps.get(from.map.name)!;
-        for (let index = 0; index < from.count; index++) into.addEncoded(from, program, at, index);
+        if (from.index && into.size === 0 && into.capacity === from.count)
+          into.adopt({ ...from, index: from.index }, program);
+        else for (let index = 0; index < from.count; index++) into.addEncoded(from, program, at, index);
         withinCapacity(into, at);
       }
       continue;

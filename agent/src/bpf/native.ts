@@ -72,12 +72,19 @@ export interface NativeBpf {
 
 /**
  * What the native reader read: per map (in body order) its grammar index,
- * entry count, keys and values; and the prefixes it left to the caller, as
+ * entry count, keys, values and KeyIndex table (null when a key is there
+ * twice or a prefix is left to the caller); and those prefixes, as
  * [map, offset into that map's keys, start in the body, length].
  */
 export interface NativeCanonicalMaps {
   readonly end: number;
-  readonly maps: readonly (readonly [grammar: number, count: number, keys: Buffer, values: Buffer])[];
+  readonly maps: readonly (readonly [
+    grammar: number,
+    count: number,
+    keys: Buffer,
+    values: Buffer,
+    index: Int32Array | null,
+  ])[];
   readonly pending: readonly (readonly [map: number, offset: number, start: number, length: number])[];
 }
 
