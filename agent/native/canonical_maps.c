@@ -26,9 +26,14 @@
 /* `{"key":{},"value":{}}`: no entry is shorter. */
 #define MIN_ENTRY 21
 
+/* A map's or member's name, as a list of them is matched (member_name). */
+struct name {
+	uint8_t len;
+	char text[MAX_NAME];
+};
+
 struct member {
-	uint8_t name_len;
-	char name[MAX_NAME];
+	struct name name;
 	uint16_t offset;
 	/* 1 or 4: a little-endian number; 0: a prefix string. */
 	uint8_t width;
@@ -36,8 +41,7 @@ struct member {
 };
 
 struct grammar_map {
-	uint8_t name_len;
-	char name[MAX_NAME];
+	struct name name;
 	uint16_t key_size, value_size;
 	uint8_t nkey, nvalue;
 	struct member key[MAX_MEMBERS], value[MAX_MEMBERS];
@@ -100,12 +104,12 @@ static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
 		struct grammar_map *gm = &g->maps[m];
 
 		NEED(1);
-		gm->name_len = U8();
-		if (gm->name_len > MAX_NAME)
+		gm->name.len = U8();
+		if (gm->name.len > MAX_NAME)
 			return false;
-		NEED(gm->name_len + 6u);
-		memcpy(gm->name, p + i, gm->name_len);
-		i += gm->name_len;
+		NEED(gm->name.len + 6u);
+		memcpy(gm->name.text, p + i, gm->name.len);
+		i += gm->name.len;
 		gm->key_size = U16();
 		gm->value_size = U16();
 		gm->nkey = U8();
@@ -117,12 +121,12 @@ static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
 			uint16_t size = k < gm->nkey ? gm->key_size : gm->value_size;
 
 			NEED(1);
-			f->name_len = U8();
-			if (f->name_len > MAX_NAME)
+			f->name.len = U8();
+			if (f->name.len > MAX_NAME)
 				return false;
-			NEED(f->name_len + 11u);
-			memcpy(f->name, p + i, f->name_len);
-			i += f->name_len;
+			NEED(f->name.len + 11u);
+			memcpy(f->name.text, p + i, f->name.len);
+			i += f->name.len;
 			f->offset = U16();
 			f->width = U8();
 			f->min = U32();
@@ -166,9 +170,10 @@ static bool literal(struct reader *r, const char *text, size_t n)
 
 /*
  * A quoted name that is one of `count` names from `first` on (sorted order):
- * its index, or -1. `stride` steps from one name to the next.
+ * its index, or -1. The names are members of an array of structs `stride`
+ * bytes apart, starting at `names`.
  */
-static int member_name(struct reader *r, const uint8_t *names, size_t stride, int first, int count)
+static int member_name(struct reader *r, const struct name *names, size_t stride, int first, int count)
 {
 	size_t start = r->i + 1;
 	int k;
@@ -176,11 +181,10 @@ static int member_name(struct reader *r, const uint8_t *names, size_t stride, in
 	if (byte_at(r, r->i) != '"')
 		return -1;
 	for (k = first; k < count; k++) {
-		const uint8_t *entry = names + (size_t)k * stride;
-		uint8_t n = entry[0];
+		const struct name *n = (const struct name *)((const char *)names + (size_t)k * stride);
 
-		if (start + n < r->len && !memcmp(r->b + start, entry + 1, n) && r->b[start + n] == '"') {
-			r->i = start + n + 1;
+		if (start + n->len < r->len && !memcmp(r->b + start, n->text, n->len) && r->b[start + n->len] == '"') {
+			r->i = start + n->len + 1;
 			return k;
 		}
 	}
@@ -328,7 +332,7 @@ static int record(struct reader *r, const struct member *fields, int nfields, bo
 		return 0;
 	}
 	for (;;) {
-		int index = member_name(r, (const uint8_t *)&fields[0].name_len, sizeof(struct member), next, nfields);
+		int index = member_name(r, &fields[0].name, sizeof(struct member), next, nfields);
 		const struct member *f;
 		int c;
 
@@ -456,8 +460,7 @@ static bool maps(struct reader *r)
 		return true;
 	}
 	for (;;) {
-		int index = member_name(r, (const uint8_t *)&r->g->maps[0].name_len, sizeof(struct grammar_map), next,
-					r->g->nmaps);
+		int index = member_name(r, &r->g->maps[0].name, sizeof(struct grammar_map), next, r->g->nmaps);
 		int c;
 
 		if (index < 0 || !expect(r, ':') || !entries(r, (uint32_t)index) ||
@@ -522,7 +525,8 @@ static napi_value int32_array(napi_env env, const int32_t *data, uint32_t len)
  */
 napi_value fos1_read_canonical_maps(napi_env env, napi_callback_info info)
 {
-	struct grammar g;
+	/* ~80 KiB: kept off the stack. */
+	struct grammar *g = malloc(sizeof(*g));
 	struct reader r = { 0 };
 	size_t argc = 3, glen;
 	napi_value argv[3], out, list, pending, result;
@@ -531,29 +535,36 @@ napi_value fos1_read_canonical_maps(napi_env env, napi_callback_info info)
 	bool ok;
 
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (!g) {
+		napi_throw_error(env, "ENOMEM", "readCanonicalMaps: out of memory");
+		return NULL;
+	}
 	if (argc < 3 || napi_get_buffer_info(env, argv[0], &body, &r.len) != napi_ok ||
 	    napi_get_value_uint32(env, argv[1], &from) != napi_ok ||
 	    napi_get_buffer_info(env, argv[2], &gbytes, &glen) != napi_ok) {
+		free(g);
 		napi_throw_type_error(env, NULL, "readCanonicalMaps(body: Buffer, from: number, grammar: Buffer)");
 		return NULL;
 	}
-	if (!grammar_parse(gbytes, glen, &g)) {
+	if (!grammar_parse(gbytes, glen, g)) {
+		free(g);
 		napi_throw_error(env, NULL, "readCanonicalMaps: malformed grammar");
 		return NULL;
 	}
 	r.b = body;
 	r.i = from;
-	r.g = &g;
+	r.g = g;
 	ok = from <= r.len && maps(&r);
 	if (!ok) {
 		reader_free(&r);
+		free(g);
 		napi_get_null(env, &result);
 		return result;
 	}
 	napi_create_array_with_length(env, r.nmaps, &list);
 	for (m = 0; m < r.nmaps; m++) {
 		const struct out_map *om = &r.maps[m];
-		const struct grammar_map *gm = &g.maps[om->grammar];
+		const struct grammar_map *gm = &g->maps[om->grammar];
 		napi_value row;
 
 		napi_create_array_with_length(env, 5, &row);
@@ -581,5 +592,6 @@ napi_value fos1_read_canonical_maps(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, out, "maps", list);
 	napi_set_named_property(env, out, "pending", pending);
 	reader_free(&r);
+	free(g);
 	return out;
 }

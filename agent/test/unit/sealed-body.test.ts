@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { createHash } from "node:crypto";
+import { readCanonicalMaps } from "@fos1/dpi/agent/src/api/canonical-maps";
 import { parseProgramBody } from "@fos1/dpi/agent/src/api/program-body";
 import { readSealedBody } from "@fos1/dpi/agent/src/api/sealed-body";
 import { encodedMapsOf } from "@fos1/dpi/agent/src/bpf/encoded-maps";
@@ -290,6 +291,23 @@ describe("readSealedBody: anything else is left to JSON.parse and the full hash"
   it.each(mutants)("maps bytes with %s", (_what, maps) => {
     expect(maps).not.toBe(real);
     expect(read(withMapsText(program, maps))).toBeUndefined();
+  });
+
+  it("maps bytes cut short anywhere, or ending the body: the native reader declines them within the buffer", () => {
+    const maps = Buffer.from(
+      canonicalJson({
+        ...program.spec.maps,
+        fos1_segments: [{ key: { prefix: "2001:db8::/32" }, value: { id: 1 } }],
+      }),
+    );
+    const from = 8;
+    const body = Buffer.concat([Buffer.from('{"maps":'), maps, Buffer.from("}")]);
+    expect(readCanonicalMaps(body, from)?.end).toBe(from + maps.length);
+    for (let cut = from; cut < from + maps.length; cut++) {
+      expect(readCanonicalMaps(body.subarray(0, cut), from)).toBeUndefined();
+    }
+    expect(readCanonicalMaps(body, body.length)).toBeUndefined();
+    expect(readCanonicalMaps(body, body.length + 1)).toBeUndefined();
   });
 
   it("bytes that are not UTF-8, which JSON.parse reads as U+FFFD", () => {
