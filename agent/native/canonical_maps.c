@@ -61,7 +61,7 @@ struct pending {
 struct out_map {
 	uint32_t grammar, count;
 	uint8_t *keys, *values;
-	/* agent/src/bpf/key-index.ts's table of the keys; NULL when a key is there twice. */
+	/* agent/src/bpf/key-index.ts's table of the keys (index_keys says when there is none). */
 	int32_t *index;
 	uint32_t index_len;
 	/* Keys whose prefix the caller writes: unknown here, so not indexed. */
@@ -77,6 +77,19 @@ struct reader {
 	struct pending *pending;
 	uint32_t npending, pending_room;
 };
+
+/* A name of the grammar at *i (its length, then its bytes), with `then` more bytes after it; false when short. */
+static bool name_parse(const uint8_t *p, size_t len, size_t *i, struct name *n, size_t then)
+{
+	if (*i + 1 > len)
+		return false;
+	n->len = p[(*i)++];
+	if (n->len > MAX_NAME || *i + n->len + then > len)
+		return false;
+	memcpy(n->text, p + *i, n->len);
+	*i += n->len;
+	return true;
+}
 
 /* Reads the grammar bytes canonical-maps.ts writes; false when they are malformed. */
 static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
@@ -103,13 +116,8 @@ static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
 	for (m = 0; m < g->nmaps; m++) {
 		struct grammar_map *gm = &g->maps[m];
 
-		NEED(1);
-		gm->name.len = U8();
-		if (gm->name.len > MAX_NAME)
+		if (!name_parse(p, len, &i, &gm->name, 6))
 			return false;
-		NEED(gm->name.len + 6u);
-		memcpy(gm->name.text, p + i, gm->name.len);
-		i += gm->name.len;
 		gm->key_size = U16();
 		gm->value_size = U16();
 		gm->nkey = U8();
@@ -120,13 +128,8 @@ static bool grammar_parse(const uint8_t *p, size_t len, struct grammar *g)
 			struct member *f = k < gm->nkey ? &gm->key[k] : &gm->value[k - gm->nkey];
 			uint16_t size = k < gm->nkey ? gm->key_size : gm->value_size;
 
-			NEED(1);
-			f->name.len = U8();
-			if (f->name.len > MAX_NAME)
+			if (!name_parse(p, len, &i, &f->name, 11))
 				return false;
-			NEED(f->name.len + 11u);
-			memcpy(f->name.text, p + i, f->name.len);
-			i += f->name.len;
 			f->offset = U16();
 			f->width = U8();
 			f->min = U32();
@@ -217,11 +220,10 @@ static bool integer(struct reader *r, const struct member *f, uint8_t *out)
 	size_t start = r->i, i = start;
 	uint64_t v = 0;
 
-	while (i < r->len && r->b[i] >= '0' && r->b[i] <= '9' && i - start < MAX_DIGITS + 1)
+	while (i < r->len && r->b[i] >= '0' && r->b[i] <= '9' && i - start < MAX_DIGITS)
 		v = v * 10 + (r->b[i++] - '0');
-	if (i == start || i - start > MAX_DIGITS || (i - start > 1 && r->b[start] == '0'))
-		return DECLINE;
-	if (i < r->len && r->b[i] >= '0' && r->b[i] <= '9')
+	/* A digit still following: more than MAX_DIGITS of them. */
+	if (i == start || (i - start > 1 && r->b[start] == '0') || (i < r->len && r->b[i] >= '0' && r->b[i] <= '9'))
 		return DECLINE;
 	if (v < f->min || v > f->max)
 		return DECLINE;

@@ -217,21 +217,20 @@ export class DesiredMap {
 
   /**
    * Takes a map that came encoded with its key index (every key there once)
-   * as all of this map's entries: the slots, owners and bytes that adding
-   * each entry with `addEncoded` gives, without hashing a key again.
+   * as all of this map's entries, when they are: the slots, owners and bytes
+   * that adding each entry with `addEncoded` gives, without hashing a key
+   * again. False, with nothing taken, when the map has no index or other
+   * entries come to this map too.
    */
-  adopt(from: EncodedMap & { readonly index: Int32Array }, program: NodeProgram): void {
-    if (this.count !== 0 || from.count !== this.capacity) {
-      throw new Error(
-        `${this.map.name}: ${from.count} entries adopted into a map of ${this.capacity} holding ${this.count}`,
-      );
-    }
+  adopt(from: EncodedMap, program: NodeProgram): boolean {
+    if (!from.index || this.count !== 0 || from.count !== this.capacity) return false;
     from.keys.copy(this.keyBytes);
     from.values.copy(this.valueBytes);
     this.index = KeyIndex.adopt(this.keyBytes, this.map.key.size, from.index.slice());
     this.programs = new Array<NodeProgram>(from.count).fill(program);
     for (let i = 0; i < from.count; i++) this.indices[i] = i;
     this.count = from.count;
+    return true;
   }
 
   private keep(program: NodeProgram, index: number): void {
@@ -305,9 +304,9 @@ export function desiredPolicyMaps(programs: readonly NodeProgram[]): DesiredPoli
       for (const from of encoded.values()) {
         const at = `spec.maps.${from.map.name}`;
         const into = maps.get(from.map.name)!;
-        if (from.index && into.size === 0 && into.capacity === from.count)
-          into.adopt({ ...from, index: from.index }, program);
-        else for (let index = 0; index < from.count; index++) into.addEncoded(from, program, at, index);
+        if (!into.adopt(from, program)) {
+          for (let index = 0; index < from.count; index++) into.addEncoded(from, program, at, index);
+        }
         withinCapacity(into, at);
       }
       continue;

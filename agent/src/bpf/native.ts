@@ -30,7 +30,6 @@ export type BatchWrite = readonly [fd: number, keys: Buffer, values: Buffer, cou
  * with another writer of this process. Failures throw an Error whose `code`
  * is the errno name.
  */
-
 export interface NativeBpf {
   objGet(path: string): number;
   close(fd: number): void;
